@@ -1,0 +1,159 @@
+"""Settings: embedded defaults, then a TOML file, then INTAKE_… environment variables.
+
+TOML keys are the environment names without the prefix, lower-case, flat (`imap_host = …`) or
+grouped (`[imap]` `host = …`).  A secret may also come from a file named by `<KEY>_FILE`
+(e.g. INTAKE_IMAP_PASSWORD_FILE), the way Docker secrets are mounted.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import tomllib
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+from parsers.campaign import Campaign, load_campaign
+
+BUNDLED_CAMPAIGN = Path(__file__).parent / "campaigns" / "2023.toml"
+SECRET_KEYS = ("imap_password", "smtp_password")
+
+
+class ConfigError(ValueError):
+    """A setting is missing or malformed; the CLI exits with status 2."""
+
+
+@dataclass
+class Settings:
+    database_url: str = ""
+    data_dir: Path = Path("./var")
+    campaign: Path = BUNDLED_CAMPAIGN
+    dry_run: bool = True
+    outbox_dir: Path | None = None
+    reports_dir: Path | None = None
+    templates_dir: Path | None = None
+    timezone: str = "Asia/Shanghai"
+    workers: int = 2
+    libreoffice: str = ""
+    imap_host: str = ""
+    imap_port: int = 0
+    imap_user: str = ""
+    imap_password: str = field(default="", repr=False)
+    imap_folder: str = "INBOX"
+    imap_security: str = "ssl"
+    imap_batch: int = 20
+    imap_processed_flag: str = ""
+    imap_move_to: str = ""
+    imap_idle: bool = False
+    smtp_host: str = ""
+    smtp_port: int = 0
+    smtp_user: str = ""
+    smtp_password: str = field(default="", repr=False)
+    smtp_security: str = "starttls"
+    smtp_from: str = ""
+    staff_copy: str = ""
+    report_to: str = ""
+    replies_per_address_per_day: int = 3
+    poll_minutes: float = 5.0
+    report_time: str = "08:00"
+
+    def __post_init__(self) -> None:
+        if not self.database_url:
+            self.database_url = f"sqlite:///{self.data_dir / 'intake.db'}"
+        if self.outbox_dir is None:
+            self.outbox_dir = self.data_dir / "outbox"
+        if self.reports_dir is None:
+            self.reports_dir = self.data_dir / "reports"
+
+    @property
+    def blob_dir(self) -> Path:
+        return self.data_dir / "blobs"
+
+    @property
+    def outbox(self) -> Path:
+        assert self.outbox_dir is not None
+        return self.outbox_dir
+
+    @property
+    def reports(self) -> Path:
+        assert self.reports_dir is not None
+        return self.reports_dir
+
+    def load_campaign(self) -> Campaign:
+        return load_campaign(self.campaign)
+
+
+def _flatten(raw: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, value in raw.items():
+        name = f"{prefix}{key}".lower().replace("-", "_")
+        if isinstance(value, dict):
+            out.update(_flatten(value, name + "_"))
+        else:
+            out[name] = value
+    return out
+
+
+def _coerce(name: str, value: Any, kind: Any) -> Any:
+    text = str(value).strip()
+    try:
+        if kind in (bool, "bool"):
+            if isinstance(value, bool):
+                return value
+            if text.lower() in ("1", "true", "yes", "on"):
+                return True
+            if text.lower() in ("0", "false", "no", "off", ""):
+                return False
+            raise ValueError(text)
+        if kind in (int, "int"):
+            return int(value)
+        if kind in (float, "float"):
+            return float(value)
+        if kind in (Path, "Path", "Path | None"):
+            return Path(os.path.expanduser(text)) if text else None
+    except ValueError as exc:
+        raise ConfigError(f"setting {name}: cannot read {value!r} as {kind}") from exc
+    return text
+
+
+def load_settings(
+    config_file: Path | None = None, environ: dict[str, str] | None = None
+) -> Settings:
+    env = dict(os.environ if environ is None else environ)
+    values: dict[str, Any] = {}
+    path = config_file or (Path(env["INTAKE_CONFIG"]) if env.get("INTAKE_CONFIG") else None)
+    if path is not None:
+        try:
+            values.update(_flatten(tomllib.loads(path.read_text(encoding="utf-8"))))
+        except (OSError, tomllib.TOMLDecodeError) as exc:
+            raise ConfigError(f"cannot read configuration {path}: {exc}") from exc
+    known = {f.name: f.type for f in fields(Settings)}
+    for key in known:
+        env_key = f"INTAKE_{key.upper()}"
+        if env.get(env_key) is not None:
+            values[key] = env[env_key]
+        secret_file = env.get(f"{env_key}_FILE") or values.pop(f"{key}_file", None)
+        if key in SECRET_KEYS and secret_file:
+            try:
+                values[key] = Path(secret_file).read_text(encoding="utf-8").strip()
+            except OSError as exc:
+                raise ConfigError(f"cannot read secret file for {key}: {exc}") from exc
+    unknown = sorted(set(values) - set(known))
+    if unknown:
+        raise ConfigError(f"unknown settings: {', '.join(unknown)}")
+    settings = Settings(**{k: _coerce(k, v, known[k]) for k, v in values.items()})
+    if settings.imap_security not in ("ssl", "starttls", "none"):
+        raise ConfigError("imap_security must be ssl, starttls or none")
+    if settings.smtp_security not in ("ssl", "starttls", "none"):
+        raise ConfigError("smtp_security must be ssl, starttls or none")
+    return settings
+
+
+def describe(settings: Settings) -> dict[str, Any]:
+    """Settings for logs and `intake status`, with secrets masked."""
+    out = {k: str(v) for k, v in dataclasses.asdict(settings).items()}
+    for key in SECRET_KEYS:
+        if out.get(key):
+            out[key] = "***"
+    return out
