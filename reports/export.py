@@ -1,0 +1,118 @@
+"""`intake export`: everything stored, in the shapes SPEC.md fixes."""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, selectinload
+
+from parsers.campaign import Campaign
+from store import models as m
+
+
+def _finding(f: m.Finding) -> dict[str, Any]:
+    return {"code": f.code, "severity": f.severity, "detail": f.detail, "file": f.file}
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.isoformat() if value else None
+
+
+def export_data(session: Session, campaign: Campaign) -> dict[str, Any]:
+    findings = session.scalars(select(m.Finding).order_by(m.Finding.id)).all()
+    by_message: dict[int, list[dict[str, Any]]] = defaultdict(list)
+    by_case: dict[int, list[dict[str, Any]]] = defaultdict(list)
+    by_unit: dict[int, list[dict[str, Any]]] = defaultdict(list)
+    for f in findings:
+        if f.case_id is not None:
+            by_case[f.case_id].append(_finding(f))
+        elif f.level == "unit" and f.unit_id is not None:
+            by_unit[f.unit_id].append(_finding(f))
+        elif f.message_id is not None:
+            by_message[f.message_id].append(_finding(f))
+
+    messages = session.scalars(
+        select(m.Message).options(selectinload(m.Message.unit)).order_by(m.Message.id)
+    ).all()
+    cases = session.scalars(
+        select(m.Case)
+        .options(
+            selectinload(m.Case.files), selectinload(m.Case.unit), selectinload(m.Case.message)
+        )
+        .order_by(m.Case.id)
+    ).all()
+    units = session.scalars(select(m.Unit)).all()
+    replies = session.scalars(
+        select(m.Reply).options(selectinload(m.Reply.message)).order_by(m.Reply.id)
+    ).all()
+
+    current = Counter(
+        (c.unit_id, c.category) for c in cases if c.status != "superseded" and c.category
+    )
+    order = {u.name: i for i, u in enumerate(campaign.units)}
+    units_sorted = sorted(units, key=lambda u: (order.get(u.name, len(order)), u.name))
+    return {
+        "campaign": campaign.id,
+        "units": [
+            {
+                "name": u.name,
+                "cases": {c.key: current.get((u.id, c.key), 0) for c in campaign.categories},
+                "findings": by_unit.get(u.id, []),
+            }
+            for u in units_sorted
+        ],
+        "messages": [
+            {
+                "message_id": msg.message_id,
+                "from": msg.sender,
+                "subject": msg.subject,
+                "received_at": _iso(msg.received_at),
+                "unit": msg.unit.name if msg.unit else None,
+                "kind": msg.kind,
+                "state": msg.state,
+                "findings": by_message.get(msg.id, []),
+            }
+            for msg in messages
+        ],
+        "cases": [
+            {
+                "id": c.id,
+                "unit": c.unit.name if c.unit else None,
+                "category": c.category,
+                "name": c.name,
+                "applicant": c.applicant,
+                "contact": c.contact,
+                "mobile": c.mobile,
+                "address": c.address,
+                "intro_chars": c.intro_chars,
+                "order": c.order,
+                "status": c.status,
+                "message_id": c.message.message_id,
+                "files": [
+                    {
+                        "name": f.name,
+                        "role": f.role,
+                        "size": f.size,
+                        "sha256": f.sha256,
+                        "caption": f.caption,
+                        "duration_s": f.duration_s,
+                    }
+                    for f in c.files
+                ],
+                "findings": by_case.get(c.id, []),
+            }
+            for c in cases
+        ],
+        "replies": [
+            {
+                "to": r.to_addr,
+                "kind": r.kind,
+                "in_reply_to": r.message.message_id,
+                "state": r.state,
+            }
+            for r in replies
+        ],
+    }

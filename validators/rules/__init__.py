@@ -1,0 +1,1 @@
+"""One module per rule; see `validators.registry` for their order."""
