@@ -107,6 +107,20 @@ _UNSUPPORTED: tuple[tuple[int, bytes, str], ...] = (
 _DOCUMENT_MEMBERS = frozenset({"[Content_Types].xml", "mimetype", "OFD.xml"})
 
 
+_OFFICE_SUFFIXES = (
+    ".docx",
+    ".docm",
+    ".dotx",
+    ".xlsx",
+    ".xlsm",
+    ".pptx",
+    ".odt",
+    ".ods",
+    ".wps",
+    ".et",
+)
+
+
 def archive_format(data: bytes) -> str | None:
     """The archive format by magic bytes: "zip", "rar", "7z", or None (zip-based documents too)."""
     head = bytes(data[:8])
@@ -332,6 +346,10 @@ class _Run:
     def take(self, path: tuple[str, ...], data: bytes, depth: int) -> None:
         """A file at `path`: kept as is, or expanded if it is an archive."""
         kind = archive_format(data)
+        if kind == "zip" and path[-1].lower().endswith(_OFFICE_SUFFIXES):
+            # A damaged .docx/.xlsx is still the unit's form or list: grouping and the form
+            # reader report it as unreadable, which tells the unit what to fix.
+            kind = None
         if kind is None:
             label = _unsupported_format(data)
             if label is not None:
