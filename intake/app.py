@@ -39,4 +39,11 @@ class App:
 
     @cached_property
     def pipeline(self) -> Pipeline:
-        return Pipeline(self.campaign, self.engine, self.sessions, self.blobs)
+        return Pipeline(
+            self.campaign,
+            self.engine,
+            self.sessions,
+            self.blobs,
+            libreoffice=self.settings.libreoffice or None,
+            workers=self.settings.workers,
+        )

@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 import re
 import traceback
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from email.parser import BytesHeaderParser
 from email.policy import compat32
@@ -19,24 +19,27 @@ from email.utils import getaddresses, parsedate_to_datetime
 from pathlib import PurePosixPath
 from typing import Literal
 
-from sqlalchemy import Engine
+from sqlalchemy import Engine, delete, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
+from intake.reading import ReadCase, StoredFile, read_candidate_entries, read_cases
 from parsers.archives import expand
 from parsers.body import extract_contact, find_cloud_links
 from parsers.campaign import Campaign
+from parsers.candidates import order_from_name
 from parsers.classify import classify_automatic
 from parsers.grouping import group_files
 from parsers.mail import parse_mail
-from parsers.model import CaseGroup, Kind, ParsedMail
+from parsers.model import CaseGroup, CloudLink, Contact, Expanded, Kind, ParsedMail
 from parsers.subject import find_unit_in_names, match_subject
 from store import models as m
 from store import repo
 from store.blobs import BlobStore, sha256_hex
-from validators.base import Finding, Severity
-from validators.facts import CaseFacts, FileFacts, MessageFacts
-from validators.registry import judge_case, judge_message, rule_for
+from validators.base import Finding, Level, Severity
+from validators.facts import CaseFacts, FileFacts, MessageFacts, UnitCase, UnitFacts
+from validators.matching import find_previously_selected, match_candidate_order, same_case
+from validators.registry import judge_case, judge_message, judge_unit, rule_for
 
 log = logging.getLogger(__name__)
 
@@ -50,6 +53,8 @@ class Pipeline:
     engine: Engine
     sessions: sessionmaker[Session]
     blobs: BlobStore
+    libreoffice: str | None = None
+    workers: int = 2
 
     def ingest(
         self,
@@ -185,17 +190,8 @@ class Pipeline:
             contact.phone,
             contact.email,
         )
-        facts = MessageFacts(
-            campaign=self.campaign,
-            kind=kind,
-            subject=mail.subject,
-            unit=unit_name,
-            subject_deviations=subject.deviations,
-            contact=contact,
-            attachment_count=len(mail.attachments),
-            cloud_links=cloud_links,
-            archive_problems=expanded.problems,
-            received_at=msg.received_at,
+        facts = _message_facts(
+            self.campaign, mail, unit_name, subject.deviations, expanded, cloud_links, msg
         )
         _add_findings(session, judge_message(facts), message=msg, unit=unit)
 
@@ -204,8 +200,11 @@ class Pipeline:
             session.add(
                 self._file_row(msg, None, file.path, file.role, file.data, file.content_type)
             )
-        for group in grouping.cases:
-            self._store_case(session, msg, unit, unit_name, group)
+        cases = [self._store_case(session, msg, unit, unit_name, g) for g in grouping.cases]
+        session.flush()
+        self._triage_cases(session, cases, unit_name)
+        if unit is not None:
+            self.triage_unit(session, unit)
         msg.state = "processed"
         msg.processed_at = datetime.now(UTC)
         return "processed"
@@ -217,7 +216,7 @@ class Pipeline:
         unit: m.Unit | None,
         unit_name: str | None,
         group: CaseGroup,
-    ) -> None:
+    ) -> m.Case:
         case = m.Case(
             unit=unit,
             message=msg,
@@ -226,22 +225,169 @@ class Pipeline:
             fields={},
         )
         session.add(case)
-        session.flush()
-        file_facts = []
         for f in group.files:
-            row = self._file_row(msg, case, f.path, f.role, f.data, f.content_type)
-            session.add(row)
-            file_facts.append(
-                FileFacts(
-                    name=row.name, path=row.path, role=f.role, size=row.size, sha256=row.sha256
-                )
-            )
-        facts = CaseFacts(
-            campaign=self.campaign, unit=unit_name, key=group.key, name=case.name, files=file_facts
+            session.add(self._file_row(msg, case, f.path, f.role, f.data, f.content_type))
+        return case
+
+    # -- triage over stored files (shared by ingest and retriage) -----------------------------
+
+    def _triage_cases(self, session: Session, cases: list[m.Case], unit_name: str | None) -> None:
+        stored = [
+            [StoredFile(f.id, f.name, f.path, f.role, f.sha256, f.size) for f in c.files]  # type: ignore[arg-type]
+            for c in cases
+        ]
+        reads = read_cases(stored, self.blobs, self.campaign, self.libreoffice, self.workers)
+        for case, read in zip(cases, reads, strict=True):
+            self._apply_read(session, case, read, unit_name)
+
+    def _apply_read(
+        self, session: Session, case: m.Case, read: ReadCase, unit_name: str | None
+    ) -> None:
+        rows = {f.id: f for f in case.files}
+        for item in read.files:
+            row = rows[item.file.key]
+            row.caption = item.caption
+            if item.video is not None:
+                row.duration_s = item.video.duration_s
+                row.probe = asdict(item.video)
+            elif item.photo is not None:
+                row.probe = asdict(item.photo)
+        form = read.form
+        if form is not None:
+            fields = form.fields
+            case.fields = dict(fields)
+            case.name = fields.get("案例名称") or case.name
+            case.applicant = fields.get("申报单位") or None
+            case.contact = fields.get("联系人") or None
+            case.mobile = fields.get("手机") or None
+            case.address = fields.get("地址") or None
+            case.intro = fields.get("案例简介") or None
+            case.opinion = fields.get("推荐单位意见") or None
+            case.category = form.categories[0] if len(form.categories) == 1 else None
+        case.intro_chars = read.intro_chars
+        selected = find_previously_selected(
+            case.name,
+            case.applicant,
+            unit_name,
+            self.campaign.previously_selected,
+            self.campaign.ineligible_years,
         )
+        facts = CaseFacts(
+            campaign=self.campaign,
+            unit=unit_name,
+            key=case.key,
+            name=case.name,
+            files=[
+                FileFacts(
+                    name=i.file.name,
+                    path=i.file.path,
+                    role=i.file.role,
+                    size=i.file.size,
+                    sha256=i.file.sha256,
+                    caption=i.caption,
+                    photo=i.photo,
+                    video=i.video,
+                )
+                for i in read.files
+            ],
+            form=form,
+            form_file=read.form_file,
+            intro_chars=read.intro_chars,
+            form_error=read.form_error,
+            converter_missing=read.converter_missing,
+            previously_selected=(
+                f"{selected.year}年 {selected.unit} {selected.name}" if selected else None
+            ),
+        )
+        session.execute(delete(m.Finding).where(m.Finding.case_id == case.id))
         findings = judge_case(facts)
-        _add_findings(session, findings, message=msg, unit=unit, case=case)
+        _add_findings(session, findings, message=case.message, unit=case.unit, case=case)
         case.status = "deficient" if _has_unit_errors(findings) else "complete"
+
+    def triage_unit(self, session: Session, unit: m.Unit) -> None:
+        """Versions, recommendation order and unit findings over all the unit's current cases."""
+        session.flush()
+        cases = list(
+            session.scalars(
+                select(m.Case)
+                .join(m.Message, m.Case.message_id == m.Message.id)
+                .where(m.Case.unit_id == unit.id)
+                .order_by(m.Message.received_at, m.Message.id, m.Case.id)
+            )
+        )
+        current: list[m.Case] = []
+        for case in cases:
+            case.version, case.superseded_by_id = 1, None
+            if case.status == "superseded":
+                case.status = _status_from_findings(session, case)
+            earlier = next(
+                (
+                    c
+                    for c in current
+                    if c.message_id != case.message_id and same_case(c.name, case.name)
+                ),
+                None,
+            )
+            if earlier is not None:
+                # A later case of the same name replaces the earlier one (a resubmission).
+                earlier.status, earlier.superseded_by_id = "superseded", case.id
+                case.version = earlier.version + 1
+                current.remove(earlier)
+            current.append(case)
+        lists = list(
+            session.scalars(
+                select(m.File)
+                .join(m.Message, m.File.message_id == m.Message.id)
+                .where(m.Message.unit_id == unit.id, m.File.role == "list")
+                .order_by(m.File.id)
+            )
+        )
+        entries = read_candidate_entries(lists, self.blobs, self.libreoffice)
+        for case in current:
+            case.order = match_candidate_order(case.name, entries) if entries else None
+            if case.order is None:
+                case.order = order_from_name(case.key.rsplit("/", 1)[-1])
+        facts = UnitFacts(
+            campaign=self.campaign,
+            unit=unit.name,
+            cases=[UnitCase(c.name, c.category, c.order) for c in current],
+            has_list=bool(lists),
+        )
+        session.execute(
+            delete(m.Finding).where(m.Finding.unit_id == unit.id, m.Finding.level == "unit")
+        )
+        _add_findings(session, judge_unit(facts), unit=unit)
+
+    def retriage(self) -> int:
+        """Re-run every rule over stored messages and files; no mailbox is read again."""
+        count = 0
+        with self.sessions() as session, session.begin():
+            messages = session.scalars(
+                select(m.Message)
+                .where(m.Message.kind == "submission", m.Message.state == "processed")
+                .order_by(m.Message.id)
+            ).all()
+            for msg in messages:
+                mail = parse_mail(self.blobs.get(msg.raw_sha256))
+                subject = match_subject(mail.subject, self.campaign)
+                expanded = expand(mail.attachments)
+                unit_name = msg.unit.name if msg.unit else None
+                links = find_cloud_links(mail.text, mail.html)
+                facts = _message_facts(
+                    self.campaign, mail, unit_name, subject.deviations, expanded, links, msg
+                )
+                session.execute(
+                    delete(m.Finding).where(
+                        m.Finding.message_id == msg.id, m.Finding.level == "message"
+                    )
+                )
+                _add_findings(session, judge_message(facts), message=msg, unit=msg.unit)
+                cases = list(session.scalars(select(m.Case).where(m.Case.message_id == msg.id)))
+                self._triage_cases(session, cases, unit_name)
+                count += 1
+            for unit in session.scalars(select(m.Unit)).all():
+                self.triage_unit(session, unit)
+        return count
 
     def _file_row(
         self,
@@ -264,6 +410,39 @@ class Pipeline:
             sha256=digest,
             probe={},
         )
+
+
+def _message_facts(
+    campaign: Campaign,
+    mail: ParsedMail,
+    unit_name: str | None,
+    deviations: tuple[str, ...],
+    expanded: Expanded,
+    cloud_links: list[CloudLink],
+    msg: m.Message,
+) -> MessageFacts:
+    return MessageFacts(
+        campaign=campaign,
+        kind="submission",
+        subject=mail.subject,
+        unit=unit_name,
+        subject_deviations=deviations,
+        contact=Contact(msg.contact_name, msg.contact_phone, msg.contact_email),
+        attachment_count=len(mail.attachments),
+        cloud_links=cloud_links,
+        archive_problems=expanded.problems,
+        received_at=msg.received_at,
+    )
+
+
+def _status_from_findings(session: Session, case: m.Case) -> str:
+    codes = session.scalars(
+        select(m.Finding).where(m.Finding.case_id == case.id, m.Finding.severity == "error")
+    ).all()
+    errors = [
+        Finding(f.code, Severity(f.severity), Level(f.level), f.detail, f.file) for f in codes
+    ]
+    return "deficient" if _has_unit_errors(errors) else "complete"
 
 
 def _add_findings(

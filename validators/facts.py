@@ -52,6 +52,9 @@ class CaseFacts:
     name: str
     files: list[FileFacts]
     form: FormData | None = None
+    # The Word form the form findings are about.
+    form_file: str | None = None
+    intro_chars: int | None = None
     # Why the Word form could not be read, if it could not.
     form_error: str | None = None
     # A .doc/.wps form we could not convert because the converter is missing here.

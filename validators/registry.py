@@ -7,17 +7,28 @@ from validators.facts import CaseFacts, MessageFacts, UnitFacts
 from validators.rules import (
     archive_tool_unavailable,
     archive_unreadable,
+    category_multiple,
+    category_quota,
+    category_unmarked,
     cloud_link,
     contact_missing,
+    converter_unavailable,
+    field_missing,
     file_naming,
     form_scan_missing,
+    form_unreadable,
     form_word_missing,
+    intro_too_long,
     late,
+    list_missing,
+    mobile_invalid,
     no_materials,
+    order_missing,
     photo_caption_missing,
     photo_count,
     photo_too_large,
     photo_unreadable,
+    previously_selected,
     subject_format,
     unit_unknown,
     video_count,
@@ -39,6 +50,14 @@ MESSAGE_RULES: list[Rule[MessageFacts]] = [
 CASE_RULES: list[Rule[CaseFacts]] = [
     form_word_missing.RULE,
     form_scan_missing.RULE,
+    form_unreadable.RULE,
+    converter_unavailable.RULE,
+    field_missing.RULE,
+    category_unmarked.RULE,
+    category_multiple.RULE,
+    mobile_invalid.RULE,
+    intro_too_long.RULE,
+    previously_selected.RULE,
     photo_count.RULE,
     video_count.RULE,
     photo_too_large.RULE,
@@ -49,7 +68,11 @@ CASE_RULES: list[Rule[CaseFacts]] = [
     file_naming.RULE,
 ]
 
-UNIT_RULES: list[Rule[UnitFacts]] = []
+UNIT_RULES: list[Rule[UnitFacts]] = [
+    list_missing.RULE,
+    order_missing.RULE,
+    category_quota.RULE,
+]
 
 
 def all_rules() -> list[Rule[MessageFacts] | Rule[CaseFacts] | Rule[UnitFacts]]:

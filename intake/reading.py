@@ -1,0 +1,229 @@
+"""Read what a case's stored files say: the form (converted when needed), photos, videos.
+
+This is the I/O side of triage: LibreOffice and ffprobe run here, over the blob store's copies.
+All `.doc`/`.wps` files of a batch of cases go to one LibreOffice process, and videos are
+probed in a small thread pool, because process start-up dominates both (FIELD-NOTES: ~0.7 s
+per cold LibreOffice, ~53 ms per ffprobe).
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import PurePosixPath
+from typing import Protocol
+
+from docx import Document
+
+from parsers.campaign import Campaign
+from parsers.candidates import CandidateEntry, read_candidate_list
+from parsers.charset import decode_bytes
+from parsers.convert import ConverterUnavailable, convert_to_docx
+from parsers.form import FormUnreadable, count_chars_like_word, read_form
+from parsers.media import (
+    INTERNAL_VIDEO_ERRORS,
+    caption_from_name,
+    captions_from_document,
+    match_captions,
+    probe_photo,
+    probe_videos,
+)
+from parsers.model import FormData, PhotoInfo, Role, VideoInfo
+from store.blobs import BlobStore
+
+log = logging.getLogger(__name__)
+
+DOCX_MAGIC = b"PK\x03\x04"
+
+
+@dataclass
+class StoredFile:
+    """A case's file as the store keeps it."""
+
+    key: int
+    name: str
+    path: str
+    role: Role
+    sha256: str
+    size: int
+
+
+class ListFile(Protocol):
+    name: str
+    sha256: str
+
+
+@dataclass
+class ReadFile:
+    file: StoredFile
+    caption: str | None = None
+    photo: PhotoInfo | None = None
+    video: VideoInfo | None = None
+
+
+@dataclass
+class ReadCase:
+    files: list[ReadFile]
+    form: FormData | None = None
+    form_file: str | None = None
+    form_error: str | None = None
+    converter_missing: str | None = None
+    intro_chars: int | None = None
+    notes: list[str] = field(default_factory=list)
+
+
+def read_cases(
+    cases: Sequence[list[StoredFile]],
+    blobs: BlobStore,
+    campaign: Campaign,
+    libreoffice: str | None = None,
+    workers: int = 2,
+) -> list[ReadCase]:
+    labels = {c.key: c.label for c in campaign.categories}
+    forms = [_pick_form(files) for files in cases]
+    docx_by_key, errors, converter_missing = _word_to_docx(
+        [f for f in forms if f is not None]
+        + [f for files in cases for f in files if f.role == "caption" and _is_word(f.name)],
+        blobs,
+        libreoffice,
+    )
+    videos = [f for files in cases for f in files if f.role == "video"]
+    probed = dict(
+        zip(
+            (v.key for v in videos),
+            probe_videos([blobs.path_for(v.sha256) for v in videos], workers=workers),
+            strict=True,
+        )
+    )
+    out = []
+    for files, form_file in zip(cases, forms, strict=True):
+        read = ReadCase(files=[])
+        if form_file is not None:
+            read.form_file = form_file.path
+            if form_file.key in converter_missing:
+                read.converter_missing = converter_missing[form_file.key]
+            elif form_file.key in errors:
+                read.form_error = errors[form_file.key]
+            else:
+                try:
+                    read.form = read_form(docx_by_key[form_file.key], labels)
+                except FormUnreadable as exc:
+                    read.form_error = f"推荐表无法读取：{exc}"
+            if read.form is not None:
+                intro = read.form.fields.get("案例简介", "")
+                read.intro_chars = count_chars_like_word(intro) if intro else 0
+        captions = _caption_documents(files, blobs, docx_by_key)
+        photos = [f for f in files if f.role == "photo"]
+        from_docs = match_captions([p.name for p in photos], captions) if captions else {}
+        for f in files:
+            item = ReadFile(f)
+            if f.role == "photo":
+                item.photo = probe_photo(blobs.get(f.sha256))
+                item.caption = caption_from_name(f.name) or from_docs.get(f.name)
+            elif f.role == "video":
+                info = probed[f.key]
+                if info.error in INTERNAL_VIDEO_ERRORS:
+                    read.notes.append(f"{f.name}：{info.error}")
+                item.video = info
+            read.files.append(item)
+        out.append(read)
+    return out
+
+
+def _is_word(name: str) -> bool:
+    return PurePosixPath(name.lower()).suffix in (".doc", ".docx", ".wps", ".docm", ".rtf")
+
+
+def _pick_form(files: list[StoredFile]) -> StoredFile | None:
+    """The Word form to read: a .docx before a .doc, a name saying 推荐表 before others."""
+    words = [f for f in files if f.role == "form_word"]
+    words.sort(key=lambda f: ("推荐表" not in f.name, not f.name.lower().endswith(".docx")))
+    return words[0] if words else None
+
+
+def _word_to_docx(
+    files: list[StoredFile], blobs: BlobStore, libreoffice: str | None
+) -> tuple[dict[int, bytes], dict[int, str], dict[int, str]]:
+    """docx bytes by file key; unit-side errors by key; converter-side problems by key."""
+    docx: dict[int, bytes] = {}
+    errors: dict[int, str] = {}
+    ours: dict[int, str] = {}
+    pending: list[tuple[StoredFile, bytes]] = []
+    for f in files:
+        data = blobs.get(f.sha256)
+        if data.startswith(DOCX_MAGIC):
+            docx[f.key] = data
+        else:
+            pending.append((f, data))
+    if not pending:
+        return docx, errors, ours
+    try:
+        results = convert_to_docx(
+            [(f.name, data) for f, data in pending], binary=libreoffice or None
+        )
+    except ConverterUnavailable as exc:
+        for f, _ in pending:
+            ours[f.key] = f"{f.name}：{exc}"
+        return docx, errors, ours
+    for (f, _), result in zip(pending, results, strict=True):
+        if result.docx is not None:
+            docx[f.key] = result.docx
+        elif result.file_fault:
+            errors[f.key] = f"推荐表无法读取：{result.error}"
+        else:
+            ours[f.key] = f"{f.name}：{result.error}"
+    return docx, errors, ours
+
+
+def _caption_documents(
+    files: list[StoredFile], blobs: BlobStore, docx_by_key: dict[int, bytes]
+) -> dict[str, str]:
+    captions: dict[str, str] = {}
+    for f in files:
+        if f.role != "caption":
+            continue
+        text = ""
+        if f.key in docx_by_key:
+            text = docx_text(docx_by_key[f.key])
+        elif f.name.lower().endswith(".txt"):
+            text = decode_bytes(blobs.get(f.sha256))
+        for ref, caption in captions_from_document(text).items():
+            captions.setdefault(ref, caption)
+    return captions
+
+
+def docx_text(data: bytes) -> str:
+    """Paragraph and table text of a .docx, one paragraph per line; empty when unreadable."""
+    try:
+        doc = Document(io.BytesIO(data))
+    except Exception:  # a caption file that does not open is simply no captions
+        return ""
+    lines = [p.text for p in doc.paragraphs]
+    for table in doc.tables:
+        for row in table.rows:
+            lines.append(" ".join(dict.fromkeys(c.text for c in row.cells)))
+    return "\n".join(lines)
+
+
+def read_candidate_entries(
+    lists: Sequence[ListFile], blobs: BlobStore, libreoffice: str | None = None
+) -> list[CandidateEntry]:
+    """Every entry of the unit's candidate lists (推荐名单), newest list last."""
+    entries: list[CandidateEntry] = []
+    for f in lists:
+        data = blobs.get(f.sha256)
+        name = f.name
+        if PurePosixPath(name.lower()).suffix in (".doc", ".wps") and not data.startswith(
+            DOCX_MAGIC
+        ):
+            try:
+                result = convert_to_docx([(name, data)], binary=libreoffice or None)[0]
+            except ConverterUnavailable:
+                continue
+            if result.docx is None:
+                continue
+            data, name = result.docx, name.rsplit(".", 1)[0] + ".docx"
+        entries.extend(read_candidate_list(name, data).entries)
+    return entries
