@@ -13,6 +13,7 @@ import re
 import traceback
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
+from email.message import Message
 from email.parser import BytesHeaderParser
 from email.policy import compat32
 from email.utils import getaddresses, parsedate_to_datetime
@@ -23,6 +24,8 @@ from sqlalchemy import Engine, delete, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
+from intake.config import Settings
+from intake.outbox import queue_reply
 from intake.reading import ReadCase, StoredFile, read_candidate_entries, read_cases
 from parsers.archives import expand
 from parsers.body import extract_contact, find_cloud_links
@@ -53,6 +56,7 @@ class Pipeline:
     engine: Engine
     sessions: sessionmaker[Session]
     blobs: BlobStore
+    settings: Settings
     libreoffice: str | None = None
     workers: int = 2
 
@@ -77,6 +81,10 @@ class Pipeline:
             with self.sessions() as session, session.begin():
                 msg = session.get_one(m.Message, claimed)
                 outcome = self._process(session, msg, raw)
+                session.flush()
+                # Queued in the same transaction as the findings it reports: a crash leaves
+                # neither, and the retry queues exactly one reply.
+                queue_reply(session, self.campaign, self.settings, msg)
             return outcome
         except Exception as exc:  # a poison message must not stop the run
             log.exception("message %s failed", claimed)
@@ -499,10 +507,17 @@ def _mentions_call(mail: ParsedMail, campaign: Campaign) -> bool:
     return any(k in mail.subject for k in campaign.subject_keywords)
 
 
+def _headers(raw: bytes) -> Message:
+    """The header block alone: the stdlib parser would decode a 100 MB body to find its end."""
+    ends = [i for i in (raw.find(b"\r\n\r\n"), raw.find(b"\n\n")) if i >= 0]
+    block = raw[: min(ends) + 4] if ends else raw[:1_000_000]
+    return BytesHeaderParser(policy=compat32).parsebytes(block)
+
+
 def _identity(raw: bytes) -> tuple[str, str | None]:
     """Sender and Message-ID from the headers alone, before the full (costly) parse."""
     try:
-        headers = BytesHeaderParser(policy=compat32).parsebytes(raw)
+        headers = _headers(raw)
         addresses = getaddresses([str(headers.get("From", ""))])
         sender = addresses[0][1].strip().lower() if addresses else ""
         mid = str(headers.get("Message-ID", "") or "").strip().strip("<>").strip()
@@ -514,7 +529,7 @@ def _identity(raw: bytes) -> tuple[str, str | None]:
 def _arrival_time(raw: bytes) -> datetime | None:
     """When our server got it: the date of the newest Received header, else None."""
     try:
-        headers = BytesHeaderParser(policy=compat32).parsebytes(raw)
+        headers = _headers(raw)
         received = headers.get_all("Received") or []
         for value in received[:1]:
             stamp = str(value).rsplit(";", 1)[-1].strip()

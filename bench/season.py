@@ -1,0 +1,156 @@
+"""Season-sized benchmark: 32 units × 4 categories × 3 cases, ingested on the embedded default.
+
+    .venv/bin/python bench/season.py [--out DIR] [--doc-every 3]
+
+Prints cases per second, peak memory, and the share of time spent in LibreOffice and ffprobe,
+then the peak memory of ingesting one ~100 MB message.  Uses the test builders for real files.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from tests.builders.cases import case_files  # noqa: E402
+from tests.builders.forms import make_form_docs, make_form_docx  # noqa: E402
+from tests.builders.mail import build_submission  # noqa: E402
+from tests.builders.media import make_jpeg, make_mp4  # noqa: E402
+from tests.builders.zips import make_zip  # noqa: E402
+
+CATEGORIES = ["park", "enterprise", "community", "individual"]
+LABEL = {"park": "园区", "enterprise": "企业", "community": "社区", "individual": "个人"}
+
+
+def generate(folder: Path, doc_every: int) -> int:
+    from parsers.campaign import load_campaign
+
+    campaign = load_campaign(ROOT / "intake" / "campaigns" / "2023.toml")
+    photos = [make_jpeg(900 + i * 7, 700, size_bytes=300_000 + i * 25_000) for i in range(20)]
+    videos = [make_mp4(None, 8 + i) for i in range(4)]
+    doc_forms = make_form_docs([make_form_docx(category=c) for c in CATEGORIES])
+    n_cases = 0
+    for u, unit in enumerate(campaign.units):
+        for half in (0, 1):
+            zips = []
+            for category in CATEGORIES[half * 2 : half * 2 + 2]:
+                for k in range(3):
+                    name = f"{LABEL[category]}案例{k + 1}"
+                    use_doc = (n_cases % doc_every) == 0
+                    files = case_files(
+                        unit.name,
+                        name,
+                        photos=0,
+                        videos=0,
+                        category=category,
+                        form=doc_forms[CATEGORIES.index(category)] if use_doc else None,
+                        form_ext=".doc" if use_doc else ".docx",
+                    )
+                    base = f"{unit.name}{name}推荐材料"
+                    for p in range(4):
+                        files[f"{base}/{unit.name}{name}照片{p + 1}（说明{p + 1}）.jpg"] = photos[
+                            (n_cases + p) % len(photos)
+                        ]
+                    if k % 2 == 0:
+                        files[f"{base}/{unit.name}{name}视频.mp4"] = videos[n_cases % len(videos)]
+                    zips.append((f"{k + 1}.{base}.zip", make_zip(files, gbk_names=True)))
+                    n_cases += 1
+            raw = build_submission(
+                subject=f"{unit.name}低碳发展典型案例申报材料（{half + 1}/2）",
+                attachments=zips,
+                sender=("联系人", f"unit{u}@example.gov.cn"),
+                message_id=f"<season-{u}-{half}@example.gov.cn>",
+            )
+            (folder / f"{u:02d}-{half}.eml").write_bytes(raw)
+    return n_cases
+
+
+def run_ingest(data_dir: Path, mail: Path) -> tuple[float, dict[str, float], int]:
+    """Ingest in a child process that times LibreOffice and ffprobe calls; returns its figures."""
+    probe = r"""
+import json, sys, time, resource
+import intake.reading as r
+spent = {"libreoffice": 0.0, "ffprobe": 0.0}
+def timed(fn, key):
+    def inner(*a, **k):
+        t = time.perf_counter()
+        try:
+            return fn(*a, **k)
+        finally:
+            spent[key] += time.perf_counter() - t
+    return inner
+r.convert_to_docx = timed(r.convert_to_docx, "libreoffice")
+r.probe_videos = timed(r.probe_videos, "ffprobe")
+from intake.cli import main
+t = time.perf_counter()
+code = main(["ingest", sys.argv[1]])
+spent["total"] = time.perf_counter() - t
+spent["code"] = code
+spent["maxrss_kb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+print(json.dumps(spent), file=sys.stderr)
+"""
+    env = dict(os.environ, INTAKE_DATA_DIR=str(data_dir))
+    done = subprocess.run(
+        [sys.executable, "-c", probe, str(mail)],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=3600,
+        check=False,
+    )
+    figures = json.loads(done.stderr.strip().splitlines()[-1])
+    children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    return figures["total"], figures, children
+
+
+def big_message(path: Path, size_mb: int) -> None:
+    # Incompressible bytes, as photos and videos are: the zip is as big as its contents.
+    blob = os.urandom(size_mb * 1024 * 1024)
+    zipped = make_zip({"北京市大文件推荐材料/北京市大文件视频.mp4": blob}, gbk_names=True)
+    path.write_bytes(build_submission(attachments=[("北京市大文件推荐材料.zip", zipped)]))
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--out", type=Path, default=None)
+    ap.add_argument("--doc-every", type=int, default=3, help="every Nth form is a .doc")
+    args = ap.parse_args()
+    work = args.out or Path(tempfile.mkdtemp(prefix="season-"))
+    mail = work / "mail"
+    mail.mkdir(parents=True, exist_ok=True)
+    t = time.perf_counter()
+    n_cases = generate(mail, args.doc_every)
+    size = sum(p.stat().st_size for p in mail.iterdir())
+    print(
+        f"generated {n_cases} cases in {len(list(mail.iterdir()))} messages, "
+        f"{size / 1e6:.0f} MB, in {time.perf_counter() - t:.1f} s"
+    )
+    total, figures, _ = run_ingest(work / "var", mail)
+    print(f"ingest: {total:.1f} s, {n_cases / total:.2f} cases/s, exit {figures['code']}")
+    print(f"peak memory (ingest process): {figures['maxrss_kb'] / 1024:.0f} MB")
+    for key in ("libreoffice", "ffprobe"):
+        print(f"time in {key}: {figures[key]:.1f} s ({figures[key] / total:.0%})")
+
+    big = work / "big"
+    big.mkdir(exist_ok=True)
+    big_message(big / "big.eml", 100)
+    msg_mb = (big / "big.eml").stat().st_size / 1e6
+    total, figures, _ = run_ingest(work / "var-big", big)
+    print(
+        f"100 MB message ({msg_mb:.0f} MB on disk): {total:.1f} s, "
+        f"peak memory {figures['maxrss_kb'] / 1024:.0f} MB "
+        f"({figures['maxrss_kb'] / 1024 / msg_mb:.1f}× its size)"
+    )
+
+
+if __name__ == "__main__":
+    main()
