@@ -44,6 +44,7 @@ class App:
             self.engine,
             self.sessions,
             self.blobs,
+            self.settings,
             libreoffice=self.settings.libreoffice or None,
             workers=self.settings.workers,
         )

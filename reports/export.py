@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import csv
 from collections import Counter, defaultdict
 from datetime import datetime
-from typing import Any
+from typing import Any, TextIO
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
@@ -111,8 +112,78 @@ def export_data(session: Session, campaign: Campaign) -> dict[str, Any]:
                 "to": r.to_addr,
                 "kind": r.kind,
                 "in_reply_to": r.message.message_id,
-                "state": r.state,
+                # `sending` only survives a crash mid-send: to the outside that is unknown.
+                "state": "unknown" if r.state == "sending" else r.state,
             }
             for r in replies
         ],
     }
+
+
+# -- csv: one row per case, for a spreadsheet or a script -------------------------------------
+
+CSV_COLUMNS: tuple[str, ...] = (
+    "id",
+    "unit",
+    "category",
+    "order",
+    "name",
+    "applicant",
+    "contact",
+    "mobile",
+    "address",
+    "intro_chars",
+    "status",
+    "message_id",
+    "received_at",
+    "photos",
+    "videos",
+    "video_durations_s",
+    "files",
+    "error_codes",
+    "warning_codes",
+    "findings",
+)
+
+
+def write_cases_csv(data: dict[str, Any], fh: TextIO) -> int:
+    """The cases of `export_data` as CSV rows (files and findings flattened); returns the count.
+
+    Same values as the JSON export, so the two never disagree; lists are joined with `;`.
+    """
+    received = {msg["message_id"]: msg["received_at"] for msg in data["messages"]}
+    writer = csv.writer(fh, lineterminator="\r\n")
+    writer.writerow(CSV_COLUMNS)
+    for case in data["cases"]:
+        files = case["files"]
+        findings = case["findings"]
+        videos = [f for f in files if f["role"] == "video"]
+        writer.writerow(
+            [
+                case["id"],
+                case["unit"] or "",
+                case["category"] or "",
+                "" if case["order"] is None else case["order"],
+                case["name"],
+                case["applicant"] or "",
+                case["contact"] or "",
+                case["mobile"] or "",
+                case["address"] or "",
+                "" if case["intro_chars"] is None else case["intro_chars"],
+                case["status"],
+                case["message_id"] or "",
+                received.get(case["message_id"]) or "",
+                sum(f["role"] == "photo" for f in files),
+                len(videos),
+                ";".join(
+                    "" if v["duration_s"] is None else f"{v['duration_s']:.1f}" for v in videos
+                ),
+                len(files),
+                ";".join(f["code"] for f in findings if f["severity"] == "error"),
+                ";".join(f["code"] for f in findings if f["severity"] != "error"),
+                "; ".join(
+                    f"{f['code']}: {f['detail']}" if f["detail"] else f["code"] for f in findings
+                ),
+            ]
+        )
+    return len(data["cases"])
