@@ -34,7 +34,7 @@ from parsers.candidates import order_from_name
 from parsers.classify import classify_automatic
 from parsers.grouping import group_files
 from parsers.mail import parse_mail
-from parsers.model import CaseGroup, CloudLink, Contact, Expanded, Kind, ParsedMail
+from parsers.model import Attachment, CaseGroup, CloudLink, Contact, Expanded, Kind, ParsedMail
 from parsers.subject import find_unit_in_names, match_subject
 from store import models as m
 from store import repo
@@ -165,12 +165,12 @@ class Pipeline:
             msg.processed_at = datetime.now(UTC)
             return "ignored"
         subject = match_subject(mail.subject, self.campaign)
-        expanded = expand(mail.attachments)
+        expanded = expand(materials(mail))
         cloud_links = find_cloud_links(mail.text, mail.html)
         kind: Kind = (
             "submission"
             if subject.unit
-            or mail.attachments
+            or materials(mail)
             or cloud_links
             or _mentions_call(mail, self.campaign)
             else "other"
@@ -204,6 +204,13 @@ class Pipeline:
         _add_findings(session, judge_message(facts), message=msg, unit=unit)
 
         grouping = group_files(expanded.files)
+        for a in mail.attachments:
+            if a.inline:
+                session.add(
+                    self._file_row(
+                        msg, None, ("（正文内嵌图片）", a.name), "other", a.data, a.content_type
+                    )
+                )
         for file in grouping.unit_files:
             session.add(
                 self._file_row(msg, None, file.path, file.role, file.data, file.content_type)
@@ -378,7 +385,7 @@ class Pipeline:
             for msg in messages:
                 mail = parse_mail(self.blobs.get(msg.raw_sha256))
                 subject = match_subject(mail.subject, self.campaign)
-                expanded = expand(mail.attachments)
+                expanded = expand(materials(mail))
                 unit_name = msg.unit.name if msg.unit else None
                 links = find_cloud_links(mail.text, mail.html)
                 facts = _message_facts(
@@ -436,7 +443,7 @@ def _message_facts(
         unit=unit_name,
         subject_deviations=deviations,
         contact=Contact(msg.contact_name, msg.contact_phone, msg.contact_email),
-        attachment_count=len(mail.attachments),
+        attachment_count=len(materials(mail)),
         cloud_links=cloud_links,
         archive_problems=expanded.problems,
         received_at=msg.received_at,
@@ -501,6 +508,11 @@ def case_name_from_hint(hint: str, unit: str | None, campaign: Campaign) -> str:
             break
     name = _NAME_NOISE.sub("", name.strip(" -_—"))
     return name.strip(" -_—") or hint
+
+
+def materials(mail: ParsedMail) -> list[Attachment]:
+    """The attached files, without images embedded in the HTML body (logos, pasted pictures)."""
+    return [a for a in mail.attachments if not a.inline]
 
 
 def _mentions_call(mail: ParsedMail, campaign: Campaign) -> bool:

@@ -608,14 +608,16 @@ class _Collector:
         if len(self.defects) < MAX_DEFECTS:
             self.defects.append(text)
 
-    def add_file(self, name: str, declared: str, data: bytes) -> None:
+    def add_file(self, name: str, declared: str, data: bytes, inline: bool = False) -> None:
         ctype = declared
         if declared in GENERIC_TYPES or "/" not in declared:
             sniffed = sniff_type(data, name)
             ctype = sniffed if sniffed != OCTET_STREAM else (declared or OCTET_STREAM)
         if not name:
             name = f"attachment-{len(self.attachments) + 1}{extension_for(ctype)}"
-        self.attachments.append(Attachment(name=_clean(name), content_type=ctype, data=data))
+        self.attachments.append(
+            Attachment(name=_clean(name), content_type=ctype, data=data, inline=inline)
+        )
 
     def body_text(self) -> str:
         own = "\n".join(t for t in self.texts if t.strip())
@@ -674,7 +676,12 @@ class _Collector:
                 # Labelled TNEF but something else (MimeKit's m4006 carries a PNG): say what
                 # the bytes are.
                 ctype = OCTET_STREAM
-        self.add_file(name, ctype, data)
+        embedded = (
+            disposition != "attachment"
+            and bool(part.get("Content-ID"))
+            and ctype.startswith("image/")
+        )
+        self.add_file(name, ctype, data, inline=embedded)
 
     def forwarded(self, part: Message, path: str) -> None:
         """A message/rfc822 part: its files join ours and its text follows our body.

@@ -17,6 +17,9 @@ class Attachment:
     name: str
     content_type: str
     data: bytes
+    # An image embedded in the HTML body (Content-ID, not disposition attachment): signature
+    # logos and pasted pictures, which are not the case's materials.
+    inline: bool = False
 
 
 @dataclass

@@ -244,3 +244,28 @@ def test_form_in_subfolder_keeps_photos(sqlite_app: App, tmp_path: Path) -> None
     )
     [case] = cases(sqlite_app)
     assert len(case.files) == 6
+
+
+def test_inline_signature_logo_is_not_a_photo(app: App) -> None:
+    from email.message import EmailMessage
+
+    from tests.builders.media import make_png
+
+    msg = EmailMessage()
+    msg["From"] = "张三 <zs@sthjt.hubei.gov.cn>"
+    msg["To"] = "zmzyz@ceec.cn"
+    msg["Subject"] = "湖北省低碳发展典型案例申报材料"
+    msg["Message-ID"] = "<logo@x>"
+    msg.set_content("联系人：张三 电话：13812345678 邮箱：zs@sthjt.hubei.gov.cn")
+    msg.add_alternative('<p>联系人：张三</p><img src="cid:logo1">', subtype="html")
+    msg.get_payload()[1].add_related(
+        make_png(40, 40), "image", "png", cid="<logo1>", filename="logo.png", disposition="inline"
+    )
+    name, data = case_zip("湖北省", "江豚保护")
+    msg.add_attachment(data, maintype="application", subtype="zip", filename=name)
+    assert app.pipeline.ingest(msg.as_bytes()) == "processed"
+    [case] = cases(app)
+    assert sum(f.role == "photo" for f in case.files) == 3
+    with app.sessions() as s:
+        logo = s.scalars(select(m.File).where(m.File.name == "logo.png")).one()
+    assert (logo.role, logo.case_id) == ("other", None)
