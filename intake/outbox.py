@@ -41,11 +41,9 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import logging
-import os
 import re
 import smtplib
 import ssl
-import tempfile
 import unicodedata
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -66,7 +64,7 @@ from intake.config import ConfigError, Settings
 from parsers.campaign import Campaign
 from reports.notices import NoticeKind, collect_notice, render_notice
 from store import models as m
-from store.blobs import BlobStore
+from store.blobs import BlobStore, write_atomically
 
 if TYPE_CHECKING:
     from intake.app import App
@@ -544,20 +542,6 @@ def eml_name(reply: m.Reply) -> str:
     """`<reply id>-<kind>-<recipient>.eml`, with only characters every file system takes."""
     safe = _UNSAFE.sub("_", f"{reply.kind}-{reply.to_addr.replace('@', '_at_')}").strip("._")
     return f"{reply.id}-{safe[:100]}.eml"
-
-
-def write_atomically(target: Path, data: bytes) -> None:
-    """Written, fsynced, then renamed: a reader never sees half a file."""
-    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".tmp-", suffix=".eml")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def make_transport(settings: Settings) -> Transport:
