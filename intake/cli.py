@@ -8,6 +8,7 @@ import logging
 import sys
 from collections import Counter
 from collections.abc import Callable, Sequence
+from datetime import date
 from pathlib import Path
 
 from tqdm import tqdm
@@ -54,22 +55,116 @@ def cmd_ingest(app: App, args: argparse.Namespace) -> int:
     return EXIT_INPUT_FAILED if counts["quarantined"] or counts["unreadable"] else EXIT_OK
 
 
-def cmd_export(app: App, args: argparse.Namespace) -> int:
-    from reports.export import export_data
+def cmd_retriage(app: App, args: argparse.Namespace) -> int:
+    count = app.pipeline.retriage()
+    print(f"re-triaged {count} submission{'s' if count != 1 else ''}")
+    return EXIT_OK
 
+
+def cmd_export(app: App, args: argparse.Namespace) -> int:
+    import io
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    from reports.export import export_data, write_cases_csv
+
+    out: Path | None = args.out
+    if args.format == "xlsx":
+        from reports.xlsx import write_xlsx
+
+        today = datetime.now(ZoneInfo(app.settings.timezone)).date()
+        target = out or app.settings.reports / f"export-{today.isoformat()}.xlsx"
+        with app.sessions() as session:
+            write_xlsx(session, app.campaign, target)
+        print(target)
+        return EXIT_OK
     with app.sessions() as session:
         data = export_data(session, app.campaign)
     if args.format == "json":
-        json.dump(data, sys.stdout, ensure_ascii=False, indent=2)
-        sys.stdout.write("\n")
+        text = json.dumps(data, ensure_ascii=False, indent=2) + "\n"
+    else:
+        buf = io.StringIO()
+        write_cases_csv(data, buf)
+        text = buf.getvalue()
+    if out is None:
+        sys.stdout.write(text)
+    else:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        # A BOM lets Excel open the Chinese CSV correctly; JSON readers do not want one.
+        out.write_text(text, encoding="utf-8-sig" if args.format == "csv" else "utf-8")
+        print(out)
+    return EXIT_OK
+
+
+def iso_date(text: str) -> date:
+    return date.fromisoformat(text)
+
+
+def cmd_report(app: App, args: argparse.Namespace) -> int:
+    import smtplib
+
+    from reports.daily import send_daily_report, write_daily_report
+
+    index = write_daily_report(app, args.date, args.out)
+    print(f"report: {index}")
+    if args.no_email:
         return EXIT_OK
-    print(f"intake: export format {args.format} is not available yet", file=sys.stderr)
-    return EXIT_USAGE
+    try:
+        sent = send_daily_report(app, index, args.date)
+    except (OSError, smtplib.SMTPException) as exc:
+        print(f"intake: report written but not mailed: {exc}", file=sys.stderr)
+        return EXIT_INPUT_FAILED
+    if sent:
+        print(f"mailed to staff: {sent}")
+    return EXIT_OK
+
+
+def cmd_demo(app: App, args: argparse.Namespace) -> int:
+    from intake.demo import run_demo
+
+    return run_demo(app)
+
+
+def cmd_send(app: App, args: argparse.Namespace) -> int:
+    from intake.outbox import send_queued
+
+    try:
+        summary = send_queued(app)
+    except ConfigError as exc:
+        print(f"intake: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    print(summary.line())
+    return EXIT_OK if summary.ok else EXIT_INPUT_FAILED
+
+
+def cmd_run(app: App, args: argparse.Namespace) -> int:
+    from intake.service import run_command
+
+    return run_command(app, verbose=args.verbose)
+
+
+def cmd_poll(app: App, args: argparse.Namespace) -> int:
+    from intake.service import poll_command
+
+    return poll_command(app, verbose=args.verbose)
+
+
+def cmd_status(app: App, args: argparse.Namespace) -> int:
+    from intake.status import status_command
+
+    return status_command(app, check=args.check)
 
 
 COMMANDS: dict[str, Callable[[App, argparse.Namespace], int]] = {
+    "run": cmd_run,
+    "poll": cmd_poll,
+    "status": cmd_status,
+    "send": cmd_send,
     "ingest": cmd_ingest,
     "export": cmd_export,
+    "retriage": cmd_retriage,
+    "report": cmd_report,
+    "demo": cmd_demo,
 }
 
 
@@ -80,10 +175,47 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--config", type=Path, help="TOML settings file (or INTAKE_CONFIG)")
     parser.add_argument("-v", "--verbose", action="store_true", help="log debug detail")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    sub.add_parser(
+        "run",
+        help="the service: scheduled IMAP polling, reply sending, the daily report",
+        description="Polls the inbox every poll_minutes (or at once on IMAP IDLE when imap_idle "
+        "is set), sends queued replies, writes the daily report at report_time; logs one JSON "
+        "event per line on stderr; stops cleanly on SIGTERM or SIGINT.",
+    )
+    sub.add_parser("poll", help="one IMAP poll cycle, then exit (for cron)")
+    p = sub.add_parser("status", help="heartbeat, job outcomes and the units × categories table")
+    p.add_argument("--check", action="store_true", help="exit 1 when polls fail or are overdue")
     p = sub.add_parser("ingest", help="process .eml files, folders, Maildirs or mbox files")
     p.add_argument("paths", nargs="+", metavar="PATH")
-    p = sub.add_parser("export", help="print all units, messages, cases, files, findings, replies")
+    sub.add_parser("send", help="deliver queued replies (SMTP, or the outbox folder in dry-run)")
+    sub.add_parser(
+        "retriage", help="re-run all rules over stored files (after a rule or campaign change)"
+    )
+    p = sub.add_parser(
+        "export",
+        help="all units, messages, cases, files, findings, replies (json, csv) or the expert xlsx",
+        description="json: everything, as SPEC.md shows, to stdout or --out.  csv: one row per "
+        "case (files and findings flattened), to stdout or --out (written with a BOM for Excel).  "
+        "xlsx: the expert workbook (a sheet per category with score columns for the review "
+        "criteria, and a summary per unit), to --out or <reports_dir>/export-<date>.xlsx.",
+    )
     p.add_argument("--format", choices=["json", "xlsx", "csv"], default="json")
+    p.add_argument("--out", type=Path, metavar="FILE", help="write to FILE instead of the default")
+    p = sub.add_parser(
+        "report",
+        help="write the daily HTML report (and mail it to report_to, if set)",
+        description="Writes <reports_dir>/<date>/index.html with a page per case.  When "
+        "report_to is set it is mailed to staff (in dry-run: written to the outbox folder).",
+    )
+    p.add_argument("--date", type=iso_date, metavar="YYYY-MM-DD", help="report day (default today)")
+    p.add_argument("--out", type=Path, metavar="DIR", help="folder to write the report into")
+    p.add_argument("--no-email", action="store_true", help="do not mail the report to staff")
+    sub.add_parser(
+        "demo",
+        help="generate a sample season, ingest it, send (dry-run), report; print where to look",
+        description="Writes a realistic sample season of mail to <data_dir>/demo/mail, ingests it, "
+        "writes the replies to the outbox folder (dry-run only) and writes the daily report.",
+    )
     return parser
 
 

@@ -28,6 +28,8 @@ class Unit:
 class Category:
     key: str
     label: str
+    # The call's review criteria (评审参考标准) for this category; experts score each one.
+    criteria: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -98,7 +100,10 @@ def load_campaign(path: Path) -> Campaign:
         units = tuple(
             Unit(u["name"], tuple(u.get("aliases", ())), u.get("abbr")) for u in raw["units"]
         )
-        categories = tuple(Category(c["key"], c["label"]) for c in raw["categories"])
+        categories = tuple(
+            Category(c["key"], c["label"], tuple(str(x) for x in c.get("criteria", ())))
+            for c in raw["categories"]
+        )
         limits = Limits(**raw.get("limits", {}))
         office = Office(**raw.get("office", {}))
     except (KeyError, TypeError, ValueError) as exc:

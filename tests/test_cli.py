@@ -140,3 +140,14 @@ def test_public_corpus_ingests_without_a_crash(tmp_path: Path) -> None:
     assert "Traceback" not in done.stderr
     assert done.returncode == 0, done.stdout + done.stderr[-3000:]
     assert "quarantined" not in done.stdout
+
+
+def test_retriage_command(tmp_path: Path) -> None:
+    folder = tmp_path / "mail"
+    folder.mkdir()
+    (folder / "a.eml").write_bytes(submission("北京市", message_id="<a@x>"))
+    assert run(tmp_path, "ingest", str(folder)).returncode == 0
+    before = json.loads(run(tmp_path, "export").stdout)
+    done = run(tmp_path, "retriage")
+    assert (done.returncode, done.stdout.strip()) == (0, "re-triaged 1 submission")
+    assert json.loads(run(tmp_path, "export").stdout) == before
