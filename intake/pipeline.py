@@ -169,10 +169,7 @@ class Pipeline:
         cloud_links = find_cloud_links(mail.text, mail.html)
         kind: Kind = (
             "submission"
-            if subject.unit
-            or materials(mail)
-            or cloud_links
-            or _mentions_call(mail, self.campaign)
+            if subject.unit or materials(mail) or cloud_links or _mentions_call(mail, self.campaign)
             else "other"
         )
         msg.kind = kind

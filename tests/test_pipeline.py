@@ -258,7 +258,9 @@ def test_inline_signature_logo_is_not_a_photo(app: App) -> None:
     msg["Message-ID"] = "<logo@x>"
     msg.set_content("联系人：张三 电话：13812345678 邮箱：zs@sthjt.hubei.gov.cn")
     msg.add_alternative('<p>联系人：张三</p><img src="cid:logo1">', subtype="html")
-    msg.get_payload()[1].add_related(
+    html = msg.get_body(("html",))
+    assert isinstance(html, EmailMessage)
+    html.add_related(
         make_png(40, 40), "image", "png", cid="<logo1>", filename="logo.png", disposition="inline"
     )
     name, data = case_zip("湖北省", "江豚保护")
