@@ -1,13 +1,17 @@
 # The intake service with the tools it shells out to: ffprobe (videos), LibreOffice (.doc/.wps
-# forms) and unar (rar archives).
+# forms), unar/bsdtar (rar archives), CJK fonts (LibreOffice, reports) and tzdata (schedules in
+# Asia/Shanghai).  Settings come from INTAKE_… environment variables and secret files; see
+# docker-compose.yml and deploy/intake.env.
 FROM python:3.11-slim-bookworm
 
 RUN apt-get update \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
-      ffmpeg libreoffice-writer-nogui unar libarchive-tools fonts-noto-cjk \
+      ffmpeg libreoffice-writer-nogui unar libarchive-tools fonts-noto-cjk tzdata \
  && rm -rf /var/lib/apt/lists/*
 
-RUN useradd --create-home --uid 1000 intake
+RUN useradd --create-home --uid 1000 intake \
+ && mkdir -p /data \
+ && chown intake:intake /data
 WORKDIR /app
 COPY pyproject.toml README.md ./
 COPY intake intake
@@ -18,6 +22,11 @@ COPY reports reports
 RUN pip install --no-cache-dir .
 
 USER intake
-ENV INTAKE_DATA_DIR=/data
+# Logs are one JSON event per line on stderr; unbuffered so `docker logs` shows them at once.
+ENV INTAKE_DATA_DIR=/data \
+    PYTHONUNBUFFERED=1 \
+    PYTHONDONTWRITEBYTECODE=1
+# Created above, owned by intake: a new named volume starts with that ownership.
 VOLUME ["/data"]
+STOPSIGNAL SIGTERM
 CMD ["intake", "run"]

@@ -17,7 +17,8 @@ from typing import Any
 from parsers.campaign import Campaign, load_campaign
 
 BUNDLED_CAMPAIGN = Path(__file__).parent / "campaigns" / "2023.toml"
-SECRET_KEYS = ("imap_password", "smtp_password")
+# Settings that may come from a `<KEY>_FILE` secret; a database URL carries its password.
+SECRET_KEYS = ("imap_password", "smtp_password", "database_url")
 
 
 class ConfigError(ValueError):
