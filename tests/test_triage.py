@@ -56,6 +56,7 @@ def case_codes(app: App, case: m.Case) -> list[str]:
 def test_a_good_case_triggers_no_case_rule(app: App) -> None:
     case = one_case(app)
     assert case_codes(app, case) == []
+    assert codes(app, "message") == []  # subject, contact, materials, deadline all fine
     assert case.status == "complete"
     assert case.applicant == "北京市光伏园区管理有限公司"
     assert case.mobile and case.contact and case.address
