@@ -11,10 +11,7 @@ Every way a unit ticks a category is reproduced in the XML Word itself writes (`
 from __future__ import annotations
 
 import io
-import os
 import shutil
-import signal
-import subprocess
 import tempfile
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -27,6 +24,8 @@ from docx.oxml.ns import nsdecls
 from docx.shared import Pt
 from docx.table import _Cell
 from docx.text.paragraph import Paragraph
+
+from intake.demo import convert_to_doc
 
 CATEGORY_LABELS: dict[str, str] = {
     "park": "园区",
@@ -345,49 +344,13 @@ def soffice_path() -> str | None:
     return shutil.which("soffice") or shutil.which("libreoffice")
 
 
-def make_form_docs(docxs: Sequence[bytes], timeout: float = 180) -> list[bytes]:
+def make_form_docs(docxs: Sequence[bytes]) -> list[bytes]:
     """Convert many `.docx` to real Word 97 `.doc` files in one LibreOffice process."""
-    binary = soffice_path()
-    if binary is None:
-        raise RuntimeError("LibreOffice (soffice) is not installed")
     with tempfile.TemporaryDirectory(prefix="test-forms-") as tmp:
-        root = Path(tmp)
-        src, out, home = root / "in", root / "out", root / "home"
-        for d in (src, out, home):
-            d.mkdir()
-        paths = []
-        for i, data in enumerate(docxs):
-            path = src / f"{i:04d}.docx"
-            path.write_bytes(data)
-            paths.append(str(path))
-        cmd = [
-            binary,
-            f"-env:UserInstallation={(root / 'profile').as_uri()}",
-            "--headless",
-            "--norestore",
-            "--convert-to",
-            "doc:MS Word 97",
-            "--outdir",
-            str(out),
-            *paths,
-        ]
-        env = {**os.environ, "HOME": str(home)}
-        proc = subprocess.Popen(
-            cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True
-        )
-        try:
-            proc.communicate(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.communicate()
-            raise
-        results = []
-        for i in range(len(docxs)):
-            path = out / f"{i:04d}.doc"
-            if not path.exists():
-                raise RuntimeError(f"LibreOffice did not convert form {i}")
-            results.append(path.read_bytes())
-        return results
+        docs = convert_to_doc(docxs, Path(tmp))
+    if docs is None:
+        raise RuntimeError("LibreOffice (soffice) is missing or did not convert the forms")
+    return docs
 
 
 def make_form_doc(**kwargs: object) -> bytes:
