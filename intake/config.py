@@ -21,6 +21,27 @@ BUNDLED_CAMPAIGN = Path(__file__).parent / "campaigns" / "2023.toml"
 SECRET_KEYS = ("imap_password", "smtp_password", "database_url")
 
 
+# The settings deployments and outside checks rely on (SPEC.md), for `intake --help`.
+DOCUMENTED = {
+    "INTAKE_CONFIG": "TOML settings file",
+    "INTAKE_DATABASE_URL": "SQLAlchemy URL (default sqlite:///./var/intake.db)",
+    "INTAKE_DATA_DIR": "blobs, reports and outbox live under it (default ./var)",
+    "INTAKE_CAMPAIGN": "path of the campaign file (default: the bundled 2023 campaign)",
+    "INTAKE_DRY_RUN": "true: replies go to the outbox folder, nothing is sent (default true)",
+    "INTAKE_OUTBOX_DIR": "where dry-run replies are written (default <data dir>/outbox)",
+    "INTAKE_REPORTS_DIR": "where reports are written (default <data dir>/reports)",
+    "INTAKE_IMAP_HOST": "the inbox; also _PORT, _USER, _PASSWORD(_FILE), _FOLDER, _SECURITY",
+    "INTAKE_SMTP_HOST": "outgoing mail; also _PORT, _USER, _PASSWORD(_FILE), _SECURITY, _FROM",
+    "INTAKE_TIMEZONE": "local time for schedules and reports (default Asia/Shanghai)",
+}
+
+
+def settings_help() -> str:
+    width = max(map(len, DOCUMENTED))
+    lines = [f"  {name:<{width}}  {text}" for name, text in DOCUMENTED.items()]
+    return "environment (every setting has an INTAKE_… variable):\n" + "\n".join(lines)
+
+
 class ConfigError(ValueError):
     """A setting is missing or malformed; the CLI exits with status 2."""
 
