@@ -14,7 +14,7 @@ from pathlib import Path
 from tqdm import tqdm
 
 from intake.app import App
-from intake.config import ConfigError, load_settings
+from intake.config import ConfigError, load_settings, settings_help
 from intake.sources import collect, read_messages
 from parsers.campaign import CampaignError
 
@@ -103,7 +103,7 @@ def iso_date(text: str) -> date:
 def cmd_report(app: App, args: argparse.Namespace) -> int:
     import smtplib
 
-    from reports.daily import send_daily_report, write_daily_report
+    from intake.daily_job import send_daily_report, write_daily_report
 
     index = write_daily_report(app, args.date, args.out)
     print(f"report: {index}")
@@ -170,7 +170,10 @@ COMMANDS: dict[str, Callable[[App, argparse.Namespace], int]] = {
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="intake", description="Mail intake for the green low-carbon case call."
+        prog="intake",
+        description="Mail intake for the green low-carbon case call.",
+        epilog=settings_help(),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--config", type=Path, help="TOML settings file (or INTAKE_CONFIG)")
     parser.add_argument("-v", "--verbose", action="store_true", help="log debug detail")

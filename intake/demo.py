@@ -739,7 +739,7 @@ def run_demo(app: App, out: Note | None = None) -> int:
     else:
         say(_describe(send_queued(app)))
 
-    from reports.daily import write_daily_report
+    from intake.daily_job import write_daily_report
     from reports.xlsx import write_xlsx
 
     settings.outbox.mkdir(parents=True, exist_ok=True)

@@ -294,18 +294,14 @@ class Service:
     def report_job(self) -> None:
         day = datetime.now(self.tz).date()
         try:
-            daily = importlib.import_module("reports.daily")
+            job = importlib.import_module("intake.daily_job")
         except ImportError as exc:
             event(log, "report.unavailable", logging.ERROR, error=repr(exc))
             self.state.job_done("report", False, error=repr(exc))
             return
         try:
-            # The daily job mails the report to staff when configured; fall back to writing it.
-            run = getattr(daily, "run_daily_report", None)
-            if run is not None:
-                written = run(self.app, day)
-            else:
-                written = daily.write_daily_report(self.app, day)
+            # Writes the report, then mails it to staff when a list is configured.
+            written = job.run_daily_report(self.app, day)
         except Exception as exc:
             log.exception("report job failed")
             self.state.job_done("report", False, error=repr(exc))

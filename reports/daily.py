@@ -17,40 +17,35 @@ so regenerating today's report shows the same "new" list instead of an empty one
 
 from __future__ import annotations
 
-import contextlib
 import io
 import json
 import logging
 import os
 import re
 import shutil
-import smtplib
 import warnings
 from collections import Counter, defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from email.message import EmailMessage
-from email.utils import format_datetime, formataddr, getaddresses, make_msgid
+from email.utils import format_datetime, formataddr, make_msgid
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from jinja2 import ChoiceLoader, Environment, FileSystemLoader, PackageLoader, StrictUndefined
 from markupsafe import Markup
 from PIL import Image, ImageOps
-from sqlalchemy import select
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session, sessionmaker
 
 from parsers.campaign import Campaign
 from reports.charts import COLOURS, Segment, bar_chart, stacked_bars
+from reports.formatting import STAFF_TIME, clock, human_size, local_time
 from store import models as m
-from store.blobs import BlobStore
+from store.blobs import BlobStore, write_shared
+from store.repo import load_everything
 from validators.registry import rule_for
-
-if TYPE_CHECKING:
-    from intake.app import App
-    from intake.config import Settings
 
 log = logging.getLogger(__name__)
 
@@ -299,7 +294,24 @@ class Report:
 # -- public API -----------------------------------------------------------------------------------
 
 
-def write_daily_report(app: App, date: date | None = None, out: Path | None = None) -> Path:
+@dataclass(frozen=True)
+class ReportSettings:
+    """The few settings the report reads, as plain values."""
+
+    reports_dir: Path
+    timezone: str
+    # Staff's template folder: a report template of the same name there wins.
+    templates_dir: Path | None = None
+
+
+def write_daily_report(
+    sessions: sessionmaker[Session],
+    campaign: Campaign,
+    blobs: BlobStore,
+    settings: ReportSettings,
+    date: date | None = None,
+    out: Path | None = None,
+) -> Path:
     """Write the report for `date` (today, local time) and return the path of its index.html.
 
     `out` is the folder to write into; by default `<reports_dir>/<YYYY-MM-DD>/`.  The store's
@@ -307,19 +319,18 @@ def write_daily_report(app: App, date: date | None = None, out: Path | None = No
     Only reports in the reports folder move the "since the previous report" marker: a copy
     written elsewhere (`--out`) is not what staff read every morning.
     """
-    settings = app.settings
     tz = ZoneInfo(settings.timezone)
     now = datetime.now(UTC)
     day = date or now.astimezone(tz).date()
-    folder = out or settings.reports / day.isoformat()
+    folder = out or settings.reports_dir / day.isoformat()
     folder.mkdir(parents=True, exist_ok=True)
-    marker = settings.reports / MARKER_NAME
+    marker = settings.reports_dir / MARKER_NAME
     since = _baseline(marker, day)
-    with app.sessions() as session:
-        report = build_report(session, app.campaign, day, tz, since, now)
-    thumbs = _Thumbnailer(app.blobs, folder / "thumbs", settings.reports / ".thumb-cache")
+    with sessions() as session:
+        report = build_report(session, campaign, day, tz, since, now)
+    thumbs = _Thumbnailer(blobs, folder / "thumbs", settings.reports_dir / ".thumb-cache")
     _attach_thumbnails(report, thumbs)
-    env = _environment(settings)
+    env = _environment(settings.templates_dir)
     case_dir = folder / "cases"
     case_dir.mkdir(exist_ok=True)
     page = env.get_template("daily_case.html.j2")
@@ -332,84 +343,46 @@ def write_daily_report(app: App, date: date | None = None, out: Path | None = No
     return index
 
 
-def render_report_email(app: App, index: Path, date: date | None = None) -> EmailMessage:
+def render_report_email(
+    sessions: sessionmaker[Session],
+    campaign: Campaign,
+    settings: ReportSettings,
+    index: Path,
+    *,
+    sender: tuple[str, str],
+    recipients: Sequence[str],
+    date: date | None = None,
+) -> EmailMessage:
     """The report as a mail for staff: a text summary, and the index page as the HTML part.
 
-    Links to case pages and thumbnails would break inside a mail client, so the mailed page
-    names the folder where the full report lies instead.
+    `sender` is (display name, address); sending it is the caller's business.  Links to case
+    pages and thumbnails would break inside a mail client, so the mailed page names the folder
+    where the full report lies instead.
     """
-    settings = app.settings
     tz = ZoneInfo(settings.timezone)
     now = datetime.now(UTC)
     day = date or now.astimezone(tz).date()
     # The same baseline as the page just written, so mail and page list the same news.
-    since = _baseline(settings.reports / MARKER_NAME, day)
-    with app.sessions() as session:
-        report = build_report(session, app.campaign, day, tz, since, now)
+    since = _baseline(settings.reports_dir / MARKER_NAME, day)
+    with sessions() as session:
+        report = build_report(session, campaign, day, tz, since, now)
     report.email = True
-    env = _environment(settings)
+    env = _environment(settings.templates_dir)
     html = env.get_template("daily.html.j2").render(report=report, report_path=str(index))
     text = env.get_template("daily_email.txt.j2").render(report=report, report_path=str(index))
     msg = EmailMessage()
-    name, sender = _sender(settings, app.campaign)
-    msg["From"] = formataddr((name, sender)) if name else sender
-    msg["To"] = ", ".join(staff_addresses(settings.report_to))
-    msg["Subject"] = f"每日报告 {day.isoformat()} · {app.campaign.title}"
+    name, address = sender
+    msg["From"] = formataddr((name, address)) if name else address
+    msg["To"] = ", ".join(recipients)
+    msg["Subject"] = f"每日报告 {day.isoformat()} · {campaign.title}"
     msg["Date"] = format_datetime(now.astimezone(tz))
-    domain = sender.rsplit("@", 1)[-1].strip(">") or "localhost"
+    domain = address.rsplit("@", 1)[-1].strip(">") or "localhost"
     msg["Message-ID"] = make_msgid("daily-report", domain=domain)
     # Staff autoresponders must not answer a machine (RFC 3834).
     msg["Auto-Submitted"] = "auto-generated"
     msg.set_content(text, cte="base64")
     msg.add_alternative(html, subtype="html", cte="base64")
     return msg
-
-
-def send_daily_report(app: App, index: Path, date: date | None = None) -> str | None:
-    """Mail the report to `report_to`; in dry-run write it to the outbox folder instead.
-
-    Returns where it went (the .eml path or the recipients), or None when no staff list is set.
-    """
-    settings = app.settings
-    recipients = staff_addresses(settings.report_to)
-    if not recipients:
-        return None
-    msg = render_report_email(app, index, date)
-    if settings.dry_run:
-        settings.outbox.mkdir(parents=True, exist_ok=True)
-        name = f"daily-report-{index.parent.name}.eml"
-        _write_bytes(settings.outbox / name, bytes(msg))
-        return str(settings.outbox / name)
-    _smtp_send(settings, msg, recipients)
-    return ", ".join(recipients)
-
-
-def run_daily_report(app: App, date: date | None = None) -> tuple[Path, str | None]:
-    """The daily job: write the report, then mail it to staff when a list is configured."""
-    index = write_daily_report(app, date)
-    try:
-        sent = send_daily_report(app, index, date)
-    except (OSError, smtplib.SMTPException) as exc:
-        # The report on disk is what matters; a mail failure must not lose it.
-        log.error("daily report written to %s but not mailed: %s", index, exc)
-        sent = None
-    return index, sent
-
-
-def _sender(settings: Settings, campaign: Campaign) -> tuple[str, str]:
-    """Our replies' sender (`smtp_from`, else the office address), so staff filters match."""
-    try:
-        from intake.outbox import sender_identity
-    except ImportError:  # pragma: no cover - the outbox ships with the service
-        return "", settings.smtp_from or campaign.office.email or "intake@localhost"
-    name, addr = sender_identity(settings, campaign)
-    return name, addr or "intake@localhost"
-
-
-def staff_addresses(value: str) -> list[str]:
-    """`a@x, b@y; 张三 <c@z>` → the addresses; commas, semicolons and spaces all separate."""
-    text = value.replace(";", ",")
-    return [addr for _, addr in getaddresses([text]) if "@" in addr]
 
 
 # -- building the view ------------------------------------------------------------------------------
@@ -426,23 +399,11 @@ def build_report(
     """Everything the templates show, read from the store in a handful of queries."""
 
     def local(value: datetime | None) -> str:
-        return value.astimezone(tz).strftime("%Y-%m-%d %H:%M") if value else "—"
+        return local_time(value, tz)
 
-    messages = session.scalars(
-        select(m.Message).options(selectinload(m.Message.unit)).order_by(m.Message.id)
-    ).all()
-    cases = session.scalars(
-        select(m.Case)
-        .options(
-            selectinload(m.Case.files), selectinload(m.Case.unit), selectinload(m.Case.message)
-        )
-        .order_by(m.Case.id)
-    ).all()
-    findings = session.scalars(select(m.Finding).order_by(m.Finding.id)).all()
-    replies = session.scalars(
-        select(m.Reply).options(selectinload(m.Reply.message)).order_by(m.Reply.id)
-    ).all()
-    store_units = session.scalars(select(m.Unit)).all()
+    snap = load_everything(session)
+    messages, cases, findings, replies = snap.messages, snap.cases, snap.findings, snap.replies
+    store_units = snap.units
 
     by_case: dict[int, list[FindingView]] = defaultdict(list)
     by_message: dict[int, list[FindingView]] = defaultdict(list)
@@ -642,7 +603,7 @@ def build_report(
         title=campaign.title,
         date=day,
         generated=local(now),
-        deadline=deadline_local.strftime("%Y-%m-%d %H:%M"),
+        deadline=deadline_local.strftime(STAFF_TIME),
         days_left=(deadline_local.date() - day).days,
         units_heard=len(heard & campaign_units),
         units_total=len(campaign.units),
@@ -864,7 +825,7 @@ class _Thumbnailer:
         except Exception as exc:  # unreadable photos are the rules' business, not the report's
             log.debug("no thumbnail for %s: %s", sha256, exc)
             return False
-        _write_bytes(cached, buf.getvalue())
+        write_shared(cached, buf.getvalue())
         return True
 
 
@@ -874,7 +835,7 @@ def _attach_thumbnails(report: Report, thumbs: _Thumbnailer) -> None:
             photo.thumb = thumbs.make(photo.sha256)
 
 
-# -- marker, templates, files, mail -----------------------------------------------------------------
+# -- marker, templates, files -----------------------------------------------------------------------
 
 
 def _baseline(marker: Path, day: date) -> datetime | None:
@@ -905,11 +866,11 @@ def _update_marker(marker: Path, day: date, now: datetime, since: datetime | Non
     _write_text(marker, json.dumps(data, ensure_ascii=False, indent=2) + "\n")
 
 
-def _environment(settings: Settings) -> Environment:
+def _environment(templates_dir: Path | None) -> Environment:
     loaders: list[Any] = []
-    if settings.templates_dir:
+    if templates_dir:
         # Staff may override a report template the same way they edit reply templates.
-        loaders.append(FileSystemLoader(str(settings.templates_dir)))
+        loaders.append(FileSystemLoader(str(templates_dir)))
     loaders.append(PackageLoader("reports", "templates"))
     env = Environment(
         loader=ChoiceLoader(loaders),
@@ -924,64 +885,5 @@ def _environment(settings: Settings) -> Environment:
     return env
 
 
-def human_size(n: int | None) -> str:
-    if n is None:
-        return "—"
-    size = float(n)
-    for unit in ("B", "KB", "MB", "GB"):
-        if size < 1024 or unit == "GB":
-            return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
-        size /= 1024
-    return f"{n} B"
-
-
-def clock(seconds: float | None) -> str:
-    """Whole seconds as a player shows them: 185.4 → 3:05."""
-    if seconds is None:
-        return "—"
-    whole = int(seconds)
-    return f"{whole // 60}:{whole % 60:02d}"
-
-
 def _write_text(path: Path, text: str) -> None:
-    _write_bytes(path, text.encode("utf-8"))
-
-
-def _write_bytes(path: Path, data: bytes) -> None:
-    """Write via a temporary file and rename, so a reader never sees half a page.
-
-    Not `mkstemp`: its files are 0600, and a report folder is meant to be shared with staff.
-    """
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".tmp-{os.getpid()}-{path.name}")
-    try:
-        with open(tmp, "wb") as fh:
-            fh.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
-
-
-class ReportNotMailed(OSError):
-    """The report could not be handed to the SMTP server (the file on disk is still there)."""
-
-
-def _smtp_send(settings: Settings, msg: EmailMessage, recipients: list[str]) -> None:
-    """Deliver through the SMTP server the replies use, with the outbox's connection code."""
-    from intake.outbox import DeliveryError, SmtpTransport  # I/O lives in intake/
-
-    if not settings.smtp_host:
-        raise ReportNotMailed("smtp_host is not set; cannot mail the daily report")
-    transport = SmtpTransport(settings)
-    try:
-        transport.open()
-        assert transport.conn is not None
-        refused = transport.conn.send_message(msg, to_addrs=recipients)
-    except DeliveryError as exc:
-        raise ReportNotMailed(str(exc)) from None
-    finally:
-        transport.close()
-    if refused:
-        log.warning("daily report refused for %s", ", ".join(sorted(refused)))
+    write_shared(path, text.encode("utf-8"))

@@ -7,11 +7,11 @@ from collections import Counter, defaultdict
 from datetime import datetime
 from typing import Any, TextIO
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session
 
 from parsers.campaign import Campaign
 from store import models as m
+from store.repo import load_everything
 
 
 def _finding(f: m.Finding) -> dict[str, Any]:
@@ -23,11 +23,11 @@ def _iso(value: datetime | None) -> str | None:
 
 
 def export_data(session: Session, campaign: Campaign) -> dict[str, Any]:
-    findings = session.scalars(select(m.Finding).order_by(m.Finding.id)).all()
+    snap = load_everything(session)
     by_message: dict[int, list[dict[str, Any]]] = defaultdict(list)
     by_case: dict[int, list[dict[str, Any]]] = defaultdict(list)
     by_unit: dict[int, list[dict[str, Any]]] = defaultdict(list)
-    for f in findings:
+    for f in snap.findings:
         if f.case_id is not None:
             by_case[f.case_id].append(_finding(f))
         elif f.level == "unit" and f.unit_id is not None:
@@ -35,26 +35,11 @@ def export_data(session: Session, campaign: Campaign) -> dict[str, Any]:
         elif f.message_id is not None:
             by_message[f.message_id].append(_finding(f))
 
-    messages = session.scalars(
-        select(m.Message).options(selectinload(m.Message.unit)).order_by(m.Message.id)
-    ).all()
-    cases = session.scalars(
-        select(m.Case)
-        .options(
-            selectinload(m.Case.files), selectinload(m.Case.unit), selectinload(m.Case.message)
-        )
-        .order_by(m.Case.id)
-    ).all()
-    units = session.scalars(select(m.Unit)).all()
-    replies = session.scalars(
-        select(m.Reply).options(selectinload(m.Reply.message)).order_by(m.Reply.id)
-    ).all()
-
     current = Counter(
-        (c.unit_id, c.category) for c in cases if c.status != "superseded" and c.category
+        (c.unit_id, c.category) for c in snap.cases if c.status != "superseded" and c.category
     )
     order = {u.name: i for i, u in enumerate(campaign.units)}
-    units_sorted = sorted(units, key=lambda u: (order.get(u.name, len(order)), u.name))
+    units_sorted = sorted(snap.units, key=lambda u: (order.get(u.name, len(order)), u.name))
     return {
         "campaign": campaign.id,
         "units": [
@@ -76,7 +61,7 @@ def export_data(session: Session, campaign: Campaign) -> dict[str, Any]:
                 "state": msg.state,
                 "findings": by_message.get(msg.id, []),
             }
-            for msg in messages
+            for msg in snap.messages
         ],
         "cases": [
             {
@@ -105,7 +90,7 @@ def export_data(session: Session, campaign: Campaign) -> dict[str, Any]:
                 ],
                 "findings": by_case.get(c.id, []),
             }
-            for c in cases
+            for c in snap.cases
         ],
         "replies": [
             {
@@ -115,7 +100,7 @@ def export_data(session: Session, campaign: Campaign) -> dict[str, Any]:
                 # `sending` only survives a crash mid-send: to the outside that is unknown.
                 "state": "unknown" if r.state == "sending" else r.state,
             }
-            for r in replies
+            for r in snap.replies
         ],
     }
 

@@ -31,7 +31,6 @@ Variables every template gets (see `Notice`): `kind`, `message_kind`, `campaign_
 from __future__ import annotations
 
 import logging
-import math
 import re
 import unicodedata
 from collections import Counter, defaultdict
@@ -48,6 +47,7 @@ from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from parsers.campaign import Campaign, Limits, Office
+from reports.formatting import UNIT_TIME, clock, local_time, mb, minutes
 from store import models as m
 from validators.registry import all_rules, rule_for
 
@@ -199,14 +199,6 @@ def one_line(value: str | None, limit: int = 300) -> str:
     return cleaned if len(cleaned) <= limit else cleaned[: limit - 1] + "…"
 
 
-def _clock(seconds: float | None) -> str:
-    if seconds is None or not math.isfinite(seconds):
-        return "时长未知"
-    # Whole seconds as a player shows them, as VIDEO_TOO_LONG reports them.
-    whole = math.floor(seconds)
-    return f"{whole // 60}:{whole % 60:02d}"
-
-
 def _group(findings: Iterable[m.Finding]) -> tuple[Problem, ...]:
     """Findings grouped by code, in the order their codes first appear (the rule table order)."""
     by_code: dict[str, list[m.Finding]] = defaultdict(list)
@@ -229,15 +221,7 @@ def _group(findings: Iterable[m.Finding]) -> tuple[Problem, ...]:
 
 
 def _local(value: datetime | None, tz: ZoneInfo) -> str:
-    return value.astimezone(tz).strftime("%Y年%m月%d日 %H:%M") if value else "（时间未知）"
-
-
-def _mb(size: int) -> str:
-    return f"{size / (1024 * 1024):.2f}".rstrip("0").rstrip(".")
-
-
-def _minutes(seconds: float) -> str:
-    return f"{int(seconds) // 60} 分钟" if seconds % 60 == 0 else f"{_clock(seconds)}（分:秒）"
+    return local_time(value, tz, UNIT_TIME, unknown="（时间未知）")
 
 
 def days_left(deadline: datetime, now: datetime, tz: ZoneInfo) -> int:
@@ -324,7 +308,9 @@ def collect_notice(
                 category=campaign.category_label(case.category),
                 applicant=one_line(case.applicant),
                 photo_count=sum(1 for f in own_files if f.role == "photo"),
-                videos=tuple(_clock(f.duration_s) for f in own_files if f.role == "video"),
+                videos=tuple(
+                    clock(f.duration_s, "时长未知") for f in own_files if f.role == "video"
+                ),
                 status=case.status,
                 version=case.version,
                 problems=_group(f for f in per_case.get(case.id, []) if _is_deficiency(f)),
@@ -418,8 +404,8 @@ def _environment(templates_dir: str | None) -> jinja2.Environment:
         keep_trailing_newline=True,
     )
     env.filters["one_line"] = one_line
-    env.filters["mb"] = _mb
-    env.filters["minutes"] = _minutes
+    env.filters["mb"] = mb
+    env.filters["minutes"] = minutes
     return env
 
 

@@ -14,10 +14,8 @@ from __future__ import annotations
 import re
 from collections import Counter, defaultdict
 from collections.abc import Sequence
-from datetime import datetime
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from openpyxl import Workbook
 from openpyxl.comments import Comment
@@ -25,11 +23,12 @@ from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.datavalidation import DataValidation
 from openpyxl.worksheet.worksheet import Worksheet
-from sqlalchemy import select
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session
 
 from parsers.campaign import Campaign
+from reports.formatting import clock, local_time
 from store import models as m
+from store.repo import load_cases, load_findings, load_messages
 from validators.registry import rule_for
 
 STATUS_LABELS = {"complete": "齐全", "deficient": "待补正", "superseded": "已被替换"}
@@ -76,18 +75,9 @@ def write_xlsx(session: Session, campaign: Campaign, path: Path) -> Path:
 
 
 def build_workbook(session: Session, campaign: Campaign) -> Workbook:
-    cases = session.scalars(
-        select(m.Case)
-        .options(
-            selectinload(m.Case.files), selectinload(m.Case.unit), selectinload(m.Case.message)
-        )
-        .where(m.Case.status != "superseded")
-        .order_by(m.Case.id)
-    ).all()
-    findings = session.scalars(select(m.Finding).order_by(m.Finding.id)).all()
-    messages = session.scalars(
-        select(m.Message).options(selectinload(m.Message.unit)).order_by(m.Message.id)
-    ).all()
+    cases = load_cases(session, current_only=True)
+    findings = load_findings(session)
+    messages = load_messages(session)
     by_case: dict[int, list[m.Finding]] = defaultdict(list)
     by_unit: dict[int, list[m.Finding]] = defaultdict(list)
     for f in findings:
@@ -149,13 +139,6 @@ def _finding_text(f: m.Finding) -> str:
     return f"[{who}] {reason}" + (f"：{f.detail}" if f.detail else "")
 
 
-def _clock(seconds: float | None) -> str:
-    if seconds is None:
-        return "?"
-    whole = int(seconds)
-    return f"{whole // 60}:{whole % 60:02d}"
-
-
 def _case_sheet(
     ws: Worksheet,
     cases: Sequence[m.Case],
@@ -174,6 +157,7 @@ def _case_sheet(
         photos = [f for f in c.files if f.role == "photo"]
         videos = [f for f in c.files if f.role == "video"]
         fields = dict(c.fields or {})
+        lengths = "，".join(clock(v.duration_s, "?") for v in videos)
         values: list[Any] = [
             row - 1,
             c.unit.name if c.unit else "（未识别）",
@@ -186,7 +170,7 @@ def _case_sheet(
             c.intro or fields.get("案例简介"),
             c.intro_chars,
             len(photos),
-            f"{len(videos)}（{'，'.join(_clock(v.duration_s) for v in videos)}）" if videos else 0,
+            f"{len(videos)}（{lengths}）" if videos else 0,
             STATUS_LABELS.get(c.status, c.status),
             "\n".join(_finding_text(f) for f in by_case.get(c.id, [])),
         ]
@@ -260,7 +244,7 @@ def _summary_sheet(
             sum(c.status == "complete" for c in mine),
             sum(c.status == "deficient" for c in mine),
             len(letters.get(name, [])),
-            _local(latest, campaign.timezone),
+            local_time(latest, campaign.timezone, unknown=""),
             "\n".join(dict.fromkeys(_finding_text(f) for f in unit_findings)),
         ]
         for col, value in enumerate(values, start=1):
@@ -283,9 +267,3 @@ def _criteria_sheet(ws: Worksheet, campaign: Campaign) -> None:
             ws.cell(row=row, column=2, value=i)
             ws.cell(row=row, column=3, value=text).alignment = WRAP
             row += 1
-
-
-def _local(value: datetime | None, tz: str) -> str:
-    if value is None:
-        return ""
-    return value.astimezone(ZoneInfo(tz)).strftime("%Y-%m-%d %H:%M")

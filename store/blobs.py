@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import tempfile
@@ -23,6 +24,24 @@ def write_atomically(target: Path, data: bytes) -> None:
         os.replace(tmp, target)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def write_shared(target: Path, data: bytes) -> None:
+    """Written via a temporary file and renamed, so a reader never sees half a page.
+
+    Not `write_atomically`: `mkstemp` files are 0600, and a report folder is meant to be shared
+    with staff (the umask decides).  No fsync: a report is cheap to write again.
+    """
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = target.with_name(f".tmp-{os.getpid()}-{target.name}")
+    try:
+        with open(tmp, "wb") as fh:
+            fh.write(data)
+        os.replace(tmp, target)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
         raise
 
 

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
-from sqlalchemy import or_, select
-from sqlalchemy.orm import Session
+from collections.abc import Sequence
+from dataclasses import dataclass
 
-from store.models import Message, Source, Unit
+from sqlalchemy import or_, select
+from sqlalchemy.orm import Session, selectinload
+
+from store.models import Case, Finding, Message, Reply, Source, Unit
 
 
 def get_or_create_source(session: Session, name: str) -> Source:
@@ -46,3 +49,56 @@ def unit_of_sender(session: Session, sender: str, before_id: int) -> str | None:
         .limit(1)
     ).first()
     return row[0] if row else None
+
+
+# -- reading everything back, for the report, the export and the workbook ----------------------
+# Relations the readers walk are loaded up front (one query each), not row by row.
+
+
+def load_messages(session: Session) -> Sequence[Message]:
+    """Every message, oldest first, with its unit."""
+    return session.scalars(
+        select(Message).options(selectinload(Message.unit)).order_by(Message.id)
+    ).all()
+
+
+def load_cases(session: Session, *, current_only: bool = False) -> Sequence[Case]:
+    """Every case (or only the not superseded ones), oldest first, with files, unit, message."""
+    query = select(Case).options(
+        selectinload(Case.files), selectinload(Case.unit), selectinload(Case.message)
+    )
+    if current_only:
+        query = query.where(Case.status != "superseded")
+    return session.scalars(query.order_by(Case.id)).all()
+
+
+def load_findings(session: Session) -> Sequence[Finding]:
+    return session.scalars(select(Finding).order_by(Finding.id)).all()
+
+
+def load_replies(session: Session) -> Sequence[Reply]:
+    """Every reply, oldest first, with the message it answers."""
+    return session.scalars(
+        select(Reply).options(selectinload(Reply.message)).order_by(Reply.id)
+    ).all()
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """All the store holds, read in one session."""
+
+    messages: Sequence[Message]
+    cases: Sequence[Case]
+    findings: Sequence[Finding]
+    replies: Sequence[Reply]
+    units: Sequence[Unit]
+
+
+def load_everything(session: Session) -> Snapshot:
+    return Snapshot(
+        messages=load_messages(session),
+        cases=load_cases(session),
+        findings=load_findings(session),
+        replies=load_replies(session),
+        units=session.scalars(select(Unit).order_by(Unit.id)).all(),
+    )

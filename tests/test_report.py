@@ -23,17 +23,16 @@ from sqlalchemy import select
 
 from intake.app import App
 from intake.cli import main
-from reports.charts import Segment, bar_chart, stacked_bars
-from reports.daily import (
-    MARKER_NAME,
+from intake.daily_job import (
     ReportNotMailed,
-    clock,
-    human_size,
     run_daily_report,
     send_daily_report,
     staff_addresses,
     write_daily_report,
 )
+from reports.charts import Segment, bar_chart, stacked_bars
+from reports.daily import MARKER_NAME
+from reports.formatting import clock, human_size
 from store import models as m
 from tests.builders.cases import case_files, case_zip, submission
 from tests.builders.mail import build_submission

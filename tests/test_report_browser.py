@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from reports.daily import write_daily_report
+from intake.daily_job import write_daily_report
 from tests.conftest import make_app
 from tests.test_report import DAY, SCRIPT_NAME, ingest_season
 

@@ -134,9 +134,9 @@ def test_missed_daily_report_is_written_once_after_downtime(
         written.append(day)
         return tmp_path / "index.html", None
 
-    import reports.daily
+    import intake.daily_job
 
-    monkeypatch.setattr(reports.daily, "run_daily_report", fake_report)
+    monkeypatch.setattr(intake.daily_job, "run_daily_report", fake_report)
     service.report_job()
     assert len(written) == 1
     today = datetime.now(SHANGHAI)
@@ -152,13 +152,13 @@ def test_a_missing_job_module_breaks_only_that_job(
     app = make_app(tmp_path)
     service = Service(app)
     monkeypatch.setitem(sys.modules, "intake.outbox", None)  # import now raises ImportError
-    monkeypatch.setitem(sys.modules, "reports.daily", None)
+    monkeypatch.setitem(sys.modules, "intake.daily_job", None)
     with caplog.at_level(logging.ERROR):
         service.send_job()
         service.report_job()
     jobs = service.state.read()["jobs"]
     assert "intake.outbox" in jobs["send"]["last_error"]
-    assert "reports.daily" in jobs["report"]["last_error"]
+    assert "intake.daily_job" in jobs["report"]["last_error"]
     assert {r.getMessage() for r in caplog.records} >= {"send.unavailable", "report.unavailable"}
 
 
