@@ -30,12 +30,17 @@ def cmd_ingest(app: App, args: argparse.Namespace) -> int:
         return EXIT_USAGE
     counts: Counter[str] = Counter()
     pipeline = app.pipeline
+    pipeline.resume_stale()
     bar = tqdm(total=len(files), unit="file", disable=not sys.stderr.isatty(), file=sys.stderr)
     with bar:
         for path in files:
             try:
                 for item in read_messages(path):
-                    counts[pipeline.ingest(item.raw, source="files", source_key=item.key)] += 1
+                    try:
+                        counts[pipeline.ingest(item.raw, source="files", source_key=item.key)] += 1
+                    except Exception:  # e.g. the database went away: say so, go on
+                        logging.getLogger("intake").exception("cannot ingest %s", item.key)
+                        counts["failed"] += 1
             except OSError as exc:
                 logging.getLogger("intake").error("cannot read %s: %s", path, exc)
                 counts["unreadable"] += 1
@@ -43,7 +48,7 @@ def cmd_ingest(app: App, args: argparse.Namespace) -> int:
     total = sum(counts.values())
     parts = [
         f"{counts[k]} {k}"
-        for k in ("processed", "ignored", "duplicate", "quarantined", "unreadable")
+        for k in ("processed", "ignored", "duplicate", "quarantined", "failed", "unreadable")
         if counts[k]
     ]
     line = f"ingested {total} message{'s' if total != 1 else ''}"
@@ -52,7 +57,8 @@ def cmd_ingest(app: App, args: argparse.Namespace) -> int:
     if skipped:
         line += f" (skipped {len(skipped)} files that are not mail)"
     print(line)
-    return EXIT_INPUT_FAILED if counts["quarantined"] or counts["unreadable"] else EXIT_OK
+    failed = counts["quarantined"] + counts["failed"] + counts["unreadable"]
+    return EXIT_INPUT_FAILED if failed else EXIT_OK
 
 
 def cmd_retriage(app: App, args: argparse.Namespace) -> int:

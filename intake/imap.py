@@ -210,6 +210,11 @@ class Poller:
                 result.status = "skipped"
                 event(log, "poll.skipped", source=self.source, reason="another poll is running")
                 return result
+            # A run that died mid-message left it claimed; its raw bytes are stored, and the
+            # mailbox mark may already be past it, so finish it from the store.
+            resumed = self.app.pipeline.resume_stale()
+            if resumed:
+                event(log, "poll.resumed", source=self.source, messages=resumed)
             errors: list[str] = []
             delay = self.backoff[0]
             for attempt in range(1, self.attempts + 1):

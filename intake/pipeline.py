@@ -9,10 +9,12 @@ and only then worked on.  A failure rolls the work back and records the message 
 from __future__ import annotations
 
 import logging
+import os
 import re
+import socket
 import traceback
 from dataclasses import asdict, dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from email.message import Message
 from email.parser import BytesHeaderParser
 from email.policy import compat32
@@ -21,7 +23,7 @@ from pathlib import PurePosixPath
 from typing import Literal
 
 from sqlalchemy import Engine, delete, select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, InterfaceError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from intake.config import Settings
@@ -35,7 +37,7 @@ from parsers.classify import classify_automatic
 from parsers.grouping import group_files
 from parsers.mail import parse_mail
 from parsers.model import Attachment, CaseGroup, CloudLink, Contact, Expanded, Kind, ParsedMail
-from parsers.subject import find_unit_in_names, match_subject
+from parsers.subject import find_unit_in_names, is_reply, match_subject
 from store import models as m
 from store import repo
 from store.blobs import BlobStore, sha256_hex
@@ -70,7 +72,8 @@ class Pipeline:
     ) -> Outcome:
         digest = sha256_hex(raw)
         sender, message_id = _identity(raw)
-        dedupe_key = f"{sender}|{message_id}" if message_id else None
+        # Hashed: a hostile Message-ID of any length still fits the column.
+        dedupe_key = sha256_hex(f"{sender}|{message_id}".encode()) if message_id else None
         if self._known(digest, dedupe_key):
             return "duplicate"
         self.blobs.put(raw)
@@ -86,6 +89,11 @@ class Pipeline:
                 # neither, and the retry queues exactly one reply.
                 queue_reply(session, self.campaign, self.settings, msg)
             return outcome
+        except TRANSIENT_ERRORS:
+            # The database or the disk failed, not the message: leave it claimed by us, so the
+            # next attempt (a later poll; attempts are counted) takes it up again.
+            log.exception("message %s: transient failure, will retry", claimed)
+            raise
         except Exception as exc:  # a poison message must not stop the run
             log.exception("message %s failed", claimed)
             self._quarantine(claimed, exc)
@@ -111,11 +119,14 @@ class Pipeline:
         try:
             with self.sessions() as session, session.begin():
                 existing = repo.find_same_message(session, digest, dedupe_key)
+                now = datetime.now(UTC)
                 if existing is not None:
-                    if existing.state != "received":
+                    if existing.state != "received" or not _claim_is_stale(existing, now):
+                        # Done, or being worked on right now by another live process.
                         return None
                     # Claimed earlier by a run that died mid-work: try again, a bounded number
                     # of times, so one poison message cannot loop forever.
+                    existing.claimed_by, existing.claimed_at = claim_owner(), now
                     existing.attempts += 1
                     if existing.attempts > MAX_ATTEMPTS:
                         existing.state = "quarantined"
@@ -123,15 +134,21 @@ class Pipeline:
                         return None
                     return existing.id
                 src = repo.get_or_create_source(session, source)
+                if source_key and repo.source_key_taken(session, src.id, source_key):
+                    # A reused file name or a rewritten mbox: another message at the same
+                    # place is still another message.
+                    source_key = f"{source_key}#{digest[:16]}"
                 msg = m.Message(
                     raw_sha256=digest,
                     dedupe_key=dedupe_key,
                     source_id=src.id,
                     source_key=source_key,
                     size=len(raw),
-                    received_at=arrived_at or _arrival_time(raw),
+                    received_at=_plausible(arrived_at) or _arrival_time(raw),
                     state="received",
                     attempts=1,
+                    claimed_by=claim_owner(),
+                    claimed_at=now,
                 )
                 session.add(msg)
                 session.flush()
@@ -139,6 +156,19 @@ class Pipeline:
         except IntegrityError:
             # Another worker claimed the same message between our check and insert.
             return None
+
+    def resume_stale(self) -> int:
+        """Finish messages whose claim was left by a dead run; their raw bytes are stored."""
+        now = datetime.now(UTC)
+        with self.sessions() as session:
+            stale = [
+                (msg.raw_sha256, msg.source_key)
+                for msg in session.scalars(select(m.Message).where(m.Message.state == "received"))
+                if _claim_is_stale(msg, now)
+            ]
+        for digest, key in stale:
+            self.ingest(self.blobs.get(digest), source_key=key)
+        return len(stale)
 
     def _quarantine(self, message_pk: int, exc: BaseException) -> None:
         with self.sessions() as session, session.begin():
@@ -151,11 +181,11 @@ class Pipeline:
 
     def _process(self, session: Session, msg: m.Message, raw: bytes) -> Outcome:
         mail = parse_mail(raw)
-        msg.message_id = mail.message_id
-        msg.sender = mail.from_addr
-        msg.sender_name = mail.from_name[:320]
+        msg.message_id = _fit(mail.message_id, 998)
+        msg.sender = _fit(mail.from_addr, 320) or ""
+        msg.sender_name = _fit(mail.from_name, 320) or ""
         msg.subject = mail.subject
-        msg.date = mail.date
+        msg.date = _plausible(mail.date)
         if msg.received_at is None:
             msg.received_at = mail.date
         automatic = classify_automatic(mail)
@@ -167,9 +197,13 @@ class Pipeline:
         subject = match_subject(mail.subject, self.campaign)
         expanded = expand(materials(mail))
         cloud_links = find_cloud_links(mail.text, mail.html)
+        has_materials = bool(materials(mail) or cloud_links)
+        names_call = bool(subject.unit or _mentions_call(mail, self.campaign))
+        # "收到，谢谢" in reply to our notice names the call but brings nothing: staff read it,
+        # and answering it would start a loop.
         kind: Kind = (
             "submission"
-            if subject.unit or materials(mail) or cloud_links or _mentions_call(mail, self.campaign)
+            if has_materials or (names_call and not is_reply(mail.subject))
             else "other"
         )
         msg.kind = kind
@@ -191,9 +225,9 @@ class Pipeline:
         office = self.campaign.office
         contact = extract_contact(mail.text, ignore=(office.contact, office.phone, office.email))
         msg.contact_name, msg.contact_phone, msg.contact_email = (
-            contact.name,
-            contact.phone,
-            contact.email,
+            _fit(contact.name, 255),
+            _fit(contact.phone, 64),
+            _fit(contact.email, 320),
         )
         facts = _message_facts(
             self.campaign, mail, unit_name, subject.deviations, expanded, cloud_links, msg
@@ -270,8 +304,9 @@ class Pipeline:
             case.fields = dict(fields)
             case.name = fields.get("案例名称") or case.name
             case.applicant = fields.get("申报单位") or None
-            case.contact = fields.get("联系人") or None
-            case.mobile = fields.get("手机") or None
+            # The columns hold what fits; the form's full text stays in `case.fields`.
+            case.contact = _fit(fields.get("联系人"), 255)
+            case.mobile = _fit(fields.get("手机"), 64)
             case.address = fields.get("地址") or None
             case.intro = fields.get("案例简介") or None
             case.opinion = fields.get("推荐单位意见") or None
@@ -371,35 +406,47 @@ class Pipeline:
         _add_findings(session, judge_unit(facts), unit=unit)
 
     def retriage(self) -> int:
-        """Re-run every rule over stored messages and files; no mailbox is read again."""
+        """Re-run every rule over stored messages and files; no mailbox is read again.
+
+        One transaction per message, so the service's own writes are never locked out for
+        the whole run, and one message that fails is logged and skipped, not the run.
+        """
         count = 0
-        with self.sessions() as session, session.begin():
-            messages = session.scalars(
-                select(m.Message)
+        with self.sessions() as session:
+            ids = session.scalars(
+                select(m.Message.id)
                 .where(m.Message.kind == "submission", m.Message.state == "processed")
                 .order_by(m.Message.id)
             ).all()
-            for msg in messages:
-                mail = parse_mail(self.blobs.get(msg.raw_sha256))
-                subject = match_subject(mail.subject, self.campaign)
-                expanded = expand(materials(mail))
-                unit_name = msg.unit.name if msg.unit else None
-                links = find_cloud_links(mail.text, mail.html)
-                facts = _message_facts(
-                    self.campaign, mail, unit_name, subject.deviations, expanded, links, msg
-                )
-                session.execute(
-                    delete(m.Finding).where(
-                        m.Finding.message_id == msg.id, m.Finding.level == "message"
-                    )
-                )
-                _add_findings(session, judge_message(facts), message=msg, unit=msg.unit)
-                cases = list(session.scalars(select(m.Case).where(m.Case.message_id == msg.id)))
-                self._triage_cases(session, cases, unit_name)
+        for pk in ids:
+            try:
+                with self.sessions() as session, session.begin():
+                    self._retriage_message(session, session.get_one(m.Message, pk))
                 count += 1
-            for unit in session.scalars(select(m.Unit)).all():
-                self.triage_unit(session, unit)
+            except Exception:  # one bad message must not stop the others
+                log.exception("retriage of message %s failed", pk)
+        with self.sessions() as session:
+            unit_ids = session.scalars(select(m.Unit.id)).all()
+        for pk in unit_ids:
+            with self.sessions() as session, session.begin():
+                self.triage_unit(session, session.get_one(m.Unit, pk))
         return count
+
+    def _retriage_message(self, session: Session, msg: m.Message) -> None:
+        mail = parse_mail(self.blobs.get(msg.raw_sha256))
+        subject = match_subject(mail.subject, self.campaign)
+        expanded = expand(materials(mail))
+        unit_name = msg.unit.name if msg.unit else None
+        links = find_cloud_links(mail.text, mail.html)
+        facts = _message_facts(
+            self.campaign, mail, unit_name, subject.deviations, expanded, links, msg
+        )
+        session.execute(
+            delete(m.Finding).where(m.Finding.message_id == msg.id, m.Finding.level == "message")
+        )
+        _add_findings(session, judge_message(facts), message=msg, unit=msg.unit)
+        cases = list(session.scalars(select(m.Case).where(m.Case.message_id == msg.id)))
+        self._triage_cases(session, cases, unit_name)
 
     def _file_row(
         self,
@@ -507,6 +554,47 @@ def case_name_from_hint(hint: str, unit: str | None, campaign: Campaign) -> str:
     return name.strip(" -_—") or hint
 
 
+TRANSIENT_ERRORS: tuple[type[BaseException], ...] = (OperationalError, InterfaceError, OSError)
+# How long another host's claim on a message is honoured before it counts as abandoned.
+CLAIM_LEASE = timedelta(minutes=30)
+
+
+def claim_owner() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+def _claim_is_stale(msg: m.Message, now: datetime) -> bool:
+    """May this process take up a message left in `received`?"""
+    owner = msg.claimed_by or ""
+    if owner == claim_owner():
+        return True  # our own earlier attempt failed transiently
+    host, _, pid = owner.rpartition(":")
+    if host == socket.gethostname() and pid.isdigit() and not _alive(int(pid)):
+        return True
+    return msg.claimed_at is None or now - msg.claimed_at > CLAIM_LEASE
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _fit(value: str | None, limit: int) -> str | None:
+    return value[:limit] if value else None
+
+
+def _plausible(when: datetime | None) -> datetime | None:
+    """A date a mail can really carry; `9999-12-31 -1200` overflows UTC and the database."""
+    if when is None or not 1990 <= when.year <= datetime.now(UTC).year + 1:
+        return None
+    return when
+
+
 def materials(mail: ParsedMail) -> list[Attachment]:
     """The attached files, without images embedded in the HTML body (logos, pasted pictures)."""
     return [a for a in mail.attachments if not a.inline]
@@ -543,7 +631,7 @@ def _arrival_time(raw: bytes) -> datetime | None:
         for value in received[:1]:
             stamp = str(value).rsplit(";", 1)[-1].strip()
             when = parsedate_to_datetime(stamp)
-            return when if when.tzinfo else when.replace(tzinfo=UTC)
+            return _plausible(when if when.tzinfo else when.replace(tzinfo=UTC))
     except Exception:  # an unparseable stamp falls back to the Date header
         return None
     return None

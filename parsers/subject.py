@@ -224,3 +224,11 @@ def find_unit_in_names(names: Iterable[str], campaign: Campaign) -> str | None:
     if len(ranked) == 2 and ranked[0][1] == ranked[1][1]:
         return None
     return ranked[0][0]
+
+
+_REPLY_RE = re.compile(r"^\s*(?:回复|答复|回覆|re|aw)\s*(?:\[\d+\]|\(\d+\))?\s*:", re.IGNORECASE)
+
+
+def is_reply(subject: str) -> bool:
+    """A subject that answers a mail (`回复：`, `Re:`), as opposed to a new one or a forward."""
+    return bool(_REPLY_RE.match(_nfkc(subject)))

@@ -88,6 +88,10 @@ class Message(Base):
     kind: Mapped[str | None] = mapped_column(String(16))
     state: Mapped[str] = mapped_column(String(16), default="received")
     attempts: Mapped[int] = mapped_column(Integer, default=0)
+    # Who works on a `received` message ("host:pid") and since when: a live claim is left
+    # alone, a dead one is taken up again.
+    claimed_by: Mapped[str | None] = mapped_column(String(255))
+    claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     error: Mapped[str | None] = mapped_column(Text)
     unit_id: Mapped[int | None] = mapped_column(ForeignKey("units.id"), index=True)
     contact_name: Mapped[str | None] = mapped_column(String(255))

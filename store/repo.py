@@ -37,6 +37,17 @@ def find_same_message(session: Session, raw_sha256: str, dedupe_key: str | None)
     return session.scalars(select(Message).where(or_(*conditions)).limit(1)).first()
 
 
+def source_key_taken(session: Session, source_id: int, source_key: str) -> bool:
+    return (
+        session.scalar(
+            select(Message.id).where(
+                Message.source_id == source_id, Message.source_key == source_key
+            )
+        )
+        is not None
+    )
+
+
 def unit_of_sender(session: Session, sender: str, before_id: int) -> str | None:
     """The unit an address wrote for before: a later mail with a bare subject is the same unit."""
     if not sender:

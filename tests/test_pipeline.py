@@ -122,9 +122,7 @@ def test_structural_findings(app: App) -> None:
 
 def test_message_findings(app: App) -> None:
     app.pipeline.ingest(
-        build_submission(
-            subject="回复：北京低碳发展典型案例申报材料", body="请查收", attachments=[]
-        )
+        build_submission(subject="北京低碳发展典型案例申报材料", body="请查收", attachments=[])
     )
     assert {"SUBJECT_FORMAT", "CONTACT_MISSING", "NO_MATERIALS"} <= set(codes(app, "message"))
 
@@ -271,3 +269,112 @@ def test_inline_signature_logo_is_not_a_photo(app: App) -> None:
     with app.sessions() as s:
         logo = s.scalars(select(m.File).where(m.File.name == "logo.png")).one()
     assert (logo.role, logo.case_id) == ("other", None)
+
+
+def test_hostile_headers_and_fields_do_not_break_the_store(app: App) -> None:
+    long_id = "<" + "x" * 2000 + "@example.cn>"
+    raw = submission(
+        "北京市",
+        message_id=long_id,
+        extra_headers=[("Received", "from a by b; Fri, 31 Dec 9999 23:59:59 -1200")],
+        zips=[case_zip("北京市", "长字段", fields={"手机": "13800000000（张三，工作日联系）" * 5})],
+    )
+    assert app.pipeline.ingest(raw) == "processed"
+    assert (
+        app.pipeline.ingest(raw.replace(b"\r\nSubject", b"\r\nX-Extra: 1\r\nSubject"))
+        == "duplicate"
+    )
+    [case] = cases(app)
+    assert case.mobile is not None and len(case.mobile) == 64
+    assert case.fields["手机"].count("张三") == 5  # the full text is kept
+    with app.sessions() as s:
+        msg = s.scalars(select(m.Message)).one()
+    assert msg.received_at is not None and msg.received_at.year == 2023  # from Date instead
+
+
+def test_a_reused_source_key_is_not_a_duplicate(app: App) -> None:
+    first = submission("北京市", message_id="<one@x>")
+    second = submission("天津市", message_id="<two@x>")
+    assert app.pipeline.ingest(first, source_key="file:/spool/1.eml") == "processed"
+    assert app.pipeline.ingest(second, source_key="file:/spool/1.eml") == "processed"
+    assert count(app, m.Message) == 2
+
+
+def test_thanks_in_reply_to_our_notice_is_not_answered(app: App) -> None:
+    raw = build_submission(
+        subject="回复：Re: 北京市低碳发展典型案例申报材料", body="收到，谢谢！", attachments=[]
+    )
+    assert app.pipeline.ingest(raw) == "processed"
+    with app.sessions() as s:
+        msg = s.scalars(select(m.Message)).one()
+    assert msg.kind == "other"
+    assert codes(app) == [] and count(app, m.Reply) == 0
+
+
+def _claimed_row(app: App, raw: bytes, owner: str, age_minutes: float) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from store.blobs import sha256_hex
+
+    app.blobs.put(raw)
+    with app.sessions() as s, s.begin():
+        s.add(
+            m.Message(
+                raw_sha256=sha256_hex(raw),
+                state="received",
+                attempts=1,
+                claimed_by=owner,
+                claimed_at=datetime.now(UTC) - timedelta(minutes=age_minutes),
+            )
+        )
+
+
+def test_a_live_claim_elsewhere_is_left_alone(app: App) -> None:
+    raw = submission("北京市")
+    _claimed_row(app, raw, "another-host:4242", age_minutes=1)
+    assert app.pipeline.ingest(raw) == "duplicate"  # being worked on elsewhere
+    assert count(app, m.Case) == 0
+    assert app.pipeline.resume_stale() == 0
+
+
+def test_a_dead_claim_is_taken_up(app: App) -> None:
+    import socket
+    import subprocess
+
+    raw = submission("北京市")
+    gone = subprocess.Popen(["true"])
+    gone.wait()
+    _claimed_row(app, raw, f"{socket.gethostname()}:{gone.pid}", age_minutes=1)
+    assert app.pipeline.resume_stale() == 1
+    assert count(app, m.Case) == 1
+    with app.sessions() as s:
+        assert s.scalars(select(m.Message)).one().state == "processed"
+
+
+def test_an_abandoned_claim_from_another_host_expires(app: App) -> None:
+    raw = submission("北京市")
+    _claimed_row(app, raw, "another-host:4242", age_minutes=31)
+    assert app.pipeline.ingest(raw) == "processed"
+
+
+def test_a_transient_failure_is_retried_not_quarantined(
+    app: App, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from sqlalchemy.exc import OperationalError
+
+    import intake.pipeline as pipeline_module
+
+    real = pipeline_module.group_files
+
+    def database_gone(*_a: object, **_k: object) -> object:
+        raise OperationalError("SELECT 1", {}, Exception("server closed the connection"))
+
+    monkeypatch.setattr(pipeline_module, "group_files", database_gone)
+    raw = submission("北京市")
+    with pytest.raises(OperationalError):
+        app.pipeline.ingest(raw)
+    monkeypatch.setattr(pipeline_module, "group_files", real)
+    assert app.pipeline.ingest(raw) == "processed"
+    with app.sessions() as s:
+        msg = s.scalars(select(m.Message)).one()
+    assert (msg.state, msg.attempts) == ("processed", 2)

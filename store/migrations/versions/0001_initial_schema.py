@@ -55,6 +55,8 @@ def upgrade() -> None:
         sa.Column("kind", sa.String(length=16), nullable=True),
         sa.Column("state", sa.String(length=16), nullable=False),
         sa.Column("attempts", sa.Integer(), nullable=False),
+        sa.Column("claimed_by", sa.String(length=255), nullable=True),
+        sa.Column("claimed_at", store.models.UTCDateTime(timezone=True), nullable=True),
         sa.Column("error", sa.Text(), nullable=True),
         sa.Column("unit_id", sa.Integer(), nullable=True),
         sa.Column("contact_name", sa.String(length=255), nullable=True),
