@@ -5,12 +5,26 @@ zip per case, one big zip with a folder per case, loose attachments, a form in a
 its case folder.  The grouping anchors each case on its Word form (or, failing that, its scan),
 widens the anchor to the enclosing folder while that folder holds no other form, and gives every
 other file to the nearest case folder above it.
+
+Several cases can share one folder: loose attachments on the mail, or one zip with every case's
+files side by side. A case root whose forms carry two or more different names (the stem before
+推荐表/申报表/申请表: `北京市光伏园区推荐表.docx` → `北京市光伏园区`) is cut into one case per name;
+Word forms decide, scans only when the root has no Word form. Every file of that root then goes
+to the case whose name is the longest prefix of its file name (or, failing that, of one of its
+folders inside the root, innermost first). A stamped scan named like a form that fits no Word
+form's name is a case of its own (its Word form is missing: that is the finding). A file that
+fits no name goes to the one case whose distinctive part (its name without the part all names
+share, usually the unit) the file name contains, e.g. `光伏园区照片1.jpg`; a file that fits none
+or several is not guessed: it stays with the unit (`Grouping.unit_files`) for staff, because a
+photo or video counted in the wrong case would hide that case's own missing material. Two forms
+with the same name (a `.doc` and a `.docx`, a form and its revision) are one case, as before.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from pathlib import PurePosixPath
 
 from parsers.model import CaseFile, CaseGroup, ExtractedFile, Grouping, Role
@@ -44,6 +58,12 @@ _SCAN = re.compile(r"推荐表|申报表|扫描|盖章|签章|公章")
 _CAPTION = re.compile(r"说明|图注|注释")
 _NOT_SCAN_PDF = re.compile(r"证明|附件|报告|方案|简介|介绍")
 ROOT_KEY = "（邮件附件）"
+# Order numbers units put in front of names (`1.`, `01-`, `（一）`, `二、`): ignored when matching.
+_NUMBERING = re.compile(
+    r"^\s*(?:[\d０-９]+|[（(][\d０-９一二三四五六七八九十]+[)）]|[一二三四五六七八九十]+(?=[、.．]))"
+    r"[\s、.．_\-—－]*"
+)
+_PREFIX_TRAIL = " \t-_—－、.．:：（(【["
 
 
 def file_role(name: str, data: bytes) -> tuple[Role, str]:
@@ -92,18 +112,130 @@ def group_files(files: Iterable[ExtractedFile]) -> Grouping:
     if not roots and any(f.role in ("photo", "video") for f in typed):
         roots.append(())
 
-    cases = {root: CaseGroup(_key(root), _name_hint(root, typed), []) for root in roots}
-    grouping = Grouping(cases=list(cases.values()))
-    for f in typed:
-        owner = _owner(f.path, roots)
+    owners = [_owner(f.path, roots) for f in typed]
+    cases: dict[tuple[str, ...], CaseGroup] = {}
+    splits: dict[tuple[str, ...], _Split] = {}
+    for root in roots:
+        split = _split(root, [f for f, o in zip(typed, owners, strict=True) if o == root])
+        if split is None:
+            cases[root] = CaseGroup(_key(root), _name_hint(root, typed), [])
+        else:
+            splits[root] = split
+    used = {c.key for c in cases.values()}
+    grouping = Grouping()
+    for root in roots:
+        if root in cases:
+            grouping.cases.append(cases[root])
+            continue
+        for case in splits[root].cases:
+            case.key = _unique(case.key, used)
+            grouping.cases.append(case)
+    for f, owner in zip(typed, owners, strict=True):
         if f.role == "list" or owner is None:
             if owner is None and len(roots) == 1 and f.role != "list":
-                cases[roots[0]].files.append(f)
+                _place(f, roots[0], cases, splits, grouping)
             else:
                 grouping.unit_files.append(f)
         else:
-            cases[owner].files.append(f)
+            _place(f, owner, cases, splits, grouping)
     return grouping
+
+
+def _place(
+    f: CaseFile,
+    root: tuple[str, ...],
+    cases: dict[tuple[str, ...], CaseGroup],
+    splits: dict[tuple[str, ...], _Split],
+    grouping: Grouping,
+) -> None:
+    if root in cases:
+        cases[root].files.append(f)
+        return
+    split = splits[root]
+    index = _match(split.names, _names_inside(f.path, root))
+    if index is None:
+        grouping.unit_files.append(f)
+    else:
+        split.cases[index].files.append(f)
+
+
+@dataclass
+class _Split:
+    """A case root holding several cases' forms: their names (normalised) and their cases."""
+
+    names: list[str]
+    cases: list[CaseGroup]
+
+
+def _split(root: tuple[str, ...], owned: list[CaseFile]) -> _Split | None:
+    """One case per form name when the root's forms carry two or more names, else None."""
+    words = [f for f in owned if f.role == "form_word"]
+    scans = [f for f in owned if f.role == "form_scan"]
+    names: dict[str, str] = {}  # normalised → as written on the first form
+    for f in words or scans:
+        prefix = _form_prefix(f.name)
+        if prefix is not None:
+            names.setdefault(_norm(prefix), prefix)
+    if len(names) < 2:
+        return None
+    for f in scans if words else []:
+        prefix = _form_prefix(f.name)
+        if prefix is not None and _match(list(names), _names_inside(f.path, root)) is None:
+            names.setdefault(_norm(prefix), prefix)
+    cases = [CaseGroup(f"{_key(root)}/{prefix}", prefix, []) for prefix in names.values()]
+    return _Split(list(names), cases)
+
+
+def _form_prefix(name: str) -> str | None:
+    """`1.北京市光伏园区推荐表（盖章）.pdf` → `1.北京市光伏园区`; None without a form word before."""
+    stem = PurePosixPath(name).stem
+    found = _FORM.search(stem)
+    if found is None:
+        return None
+    prefix = stem[: found.start()].strip().rstrip(_PREFIX_TRAIL)
+    return prefix if _norm(prefix) else None
+
+
+def _norm(text: str) -> str:
+    return _NUMBERING.sub("", text.strip()).casefold()
+
+
+def _names_inside(path: tuple[str, ...], root: tuple[str, ...]) -> list[str]:
+    """The file's name, then its folders inside `root`, innermost first."""
+    inside = path[len(root) :] if _under(path, root) else path
+    return list(reversed(inside))
+
+
+def _match(prefixes: Sequence[str], names: Sequence[str]) -> int | None:
+    """Which case (index into normalised `prefixes`) a file belongs to, by its names."""
+    for name in map(_norm, names):
+        hits = [i for i, p in enumerate(prefixes) if name.startswith(p)]
+        if hits:
+            return max(hits, key=lambda i: len(prefixes[i]))
+    shared = len(_common_prefix(prefixes))
+    cores = [p[shared:] for p in prefixes]
+    for name in map(_norm, names):
+        hits = [i for i, core in enumerate(cores) if len(core) >= 2 and core in name]
+        if hits:
+            return hits[0] if len(hits) == 1 else None
+    return None
+
+
+def _common_prefix(texts: Sequence[str]) -> str:
+    first, last = min(texts), max(texts)
+    n = 0
+    while n < min(len(first), len(last)) and first[n] == last[n]:
+        n += 1
+    return first[:n]
+
+
+def _unique(key: str, used: set[str]) -> str:
+    candidate, n = key, 1
+    while candidate in used:
+        n += 1
+        candidate = f"{key}#{n}"
+    used.add(candidate)
+    return candidate
 
 
 def _under(path: tuple[str, ...], root: tuple[str, ...]) -> bool:
