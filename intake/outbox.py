@@ -16,9 +16,11 @@ cost: a template edited after queueing changes only replies queued after the edi
 Reply states (`replies.state`):
 
     queued ──claim──▶ sending ──server accepted, committed──▶ sent
-       ▲                 │ temporary failure (4xx, dropped connection, timeout)
+       ▲                 │ temporary failure (4xx; connection lost or timed out before the
+       │                 │   end of the message data was sent)
        └──── backoff ◀───┤   … after MAX_ATTEMPTS attempts ─▶ failed
                          │ permanent refusal (5xx) ─────────▶ failed
+                         │ no answer to the end of DATA ────▶ unknown (reported; never resent)
                          └ the process died while `sending` ─▶ unknown (next run; never resent)
 
 `sending` is an internal, transient state: it is committed *before* the SMTP conversation, so
@@ -28,6 +30,12 @@ kernel when a process dies), so a `sending` reply seen by a run that holds the l
 dead run: it becomes `unknown`, is reported, and is never resent automatically — a duplicate
 deficiency notice confuses a clerk more than staff checking one reply by hand.  An export that
 catches a run in flight shows `sending`; it means the same as `unknown` until the run ends.
+
+For the same reason a connection lost, or a server silent for `DATA_END_TIMEOUT`, after the
+final "." of DATA went out makes the reply `unknown` at once: a slow relay may have queued the
+mail already, and a retry would deliver it twice.  A failure before that point (connect, MAIL
+FROM, RCPT TO, the DATA command, or while the data is still going out) cannot have delivered
+anything and is retried with backoff; the error names the step.
 
 Guards (RFC 3834 and SPEC "Replies"): only submissions from a known unit are answered (or any
 person's mail when the campaign enables a guidance reply); never automatic mail, bounces, lists
@@ -75,7 +83,11 @@ log = logging.getLogger(__name__)
 MAX_ATTEMPTS = 5
 BACKOFF_FIRST = timedelta(minutes=1)
 BACKOFF_FACTOR = 4
+# Connect and every command but the end of DATA: short, a dead relay should not stall a run.
 SMTP_TIMEOUT = 60.0
+# The answer to the end of DATA (RFC 5321 §4.5.3.2.6: at least 10 minutes): the relay may be
+# scanning or relaying the message before it says 250, and giving up early means `unknown`.
+DATA_END_TIMEOUT = 600.0
 DEFAULT_PORTS = {"ssl": 465, "starttls": 587, "none": 25}
 LOCK_NAME = "send.lock"
 HEADER_READ_LIMIT = 256 * 1024
@@ -345,11 +357,16 @@ def build_reply_mime(
 
 
 class DeliveryError(Exception):
-    """One reply could not be delivered; `permanent` when retrying cannot help (5xx)."""
+    """One reply could not be delivered.
 
-    def __init__(self, message: str, *, permanent: bool = False) -> None:
+    `permanent` when retrying cannot help (5xx); `unknown` when the server may have accepted the
+    mail (the whole message was sent and no answer came back), so that it must not be resent.
+    """
+
+    def __init__(self, message: str, *, permanent: bool = False, unknown: bool = False) -> None:
         super().__init__(message)
         self.permanent = permanent
+        self.unknown = unknown
 
 
 class Transport(Protocol):
@@ -370,10 +387,16 @@ def tls_context() -> ssl.SSLContext:
     return ssl.create_default_context()
 
 
+# The SMTP steps of one delivery, as named in errors; only a failure at END_OF_DATA is ambiguous.
+END_OF_DATA = "end of DATA"
+
+
 @dataclass
 class SmtpTransport:
     settings: Settings
     conn: smtplib.SMTP | None = None
+    # How long to wait for the answer to the end of DATA (tests make it short).
+    data_end_timeout: float = DATA_END_TIMEOUT
 
     @property
     def description(self) -> str:
@@ -420,17 +443,22 @@ class SmtpTransport:
 
         Written out instead of `sendmail` so that a refused unit address ends the transaction
         before DATA: otherwise the staff copy would be delivered on every retry of a reply the
-        unit never gets.
+        unit never gets.  DATA is written out too (instead of `SMTP.data`), to know whether the
+        final "." went out — after it, silence is not a failure but an unknown outcome — and to
+        wait `data_end_timeout` for the answer to it.
         """
         conn = self.conn
         if conn is None:
             raise DeliveryError("not connected")
         to, *copies = recipients
+        step = "EHLO"
         try:
             conn.ehlo_or_helo_if_needed()
+            step = "MAIL FROM"
             code, answer = conn.mail(sender)
             if code != 250:
                 raise smtplib.SMTPSenderRefused(code, answer, sender)
+            step = "RCPT TO"
             code, answer = conn.rcpt(to)
             if code not in (250, 251):
                 raise smtplib.SMTPRecipientsRefused({to: (code, answer)})
@@ -438,9 +466,29 @@ class SmtpTransport:
                 code, answer = conn.rcpt(copy)
                 if code not in (250, 251):
                     log.warning("reply %s: copy to %s refused: %s %r", reply.id, copy, code, answer)
-            code, answer = conn.data(raw)
-            if code != 250:
+            step = "DATA"
+            code, answer = conn.docmd("data")
+            if code != 354:
                 raise smtplib.SMTPDataError(code, answer)
+            step = "message data"
+            # Until `send` returns, the final "." has not (all) gone out: nothing can be delivered.
+            conn.send(_data_block(raw))
+            step = END_OF_DATA
+            code, answer = self._end_of_data_reply(conn)
+            if 400 <= code < 600:
+                raise smtplib.SMTPDataError(code, answer)
+            if not 200 <= code < 300:
+                # Not an SMTP answer at all: whether the relay kept the mail is unknowable.
+                raise DeliveryError(
+                    f"unintelligible answer after the end of DATA ({code} "
+                    f"{_answer_text(answer)}); the server may have accepted the reply, "
+                    "not resent",
+                    unknown=True,
+                )
+        except DeliveryError:
+            self._drop(conn)
+            self.conn = None
+            raise
         except smtplib.SMTPRecipientsRefused as exc:
             self._reset()
             code, text = _refusal(exc.recipients.get(to))
@@ -455,11 +503,31 @@ class SmtpTransport:
                 f"server answered {exc.smtp_code} {_smtp_text(exc)}", permanent=permanent
             ) from None
         except (smtplib.SMTPException, OSError) as exc:
-            # Dropped connection or timeout: whether the server kept the mail is unknowable;
-            # a server that did not answer the end of DATA must not deliver it, so retry.
             self._drop(conn)
             self.conn = None
-            raise DeliveryError(f"connection lost: {_describe(exc)}") from None
+            if step == END_OF_DATA:
+                # The whole message went out and no answer came: a slow relay may have queued
+                # it already.  Resending risks a duplicate notice; staff check it instead.
+                raise DeliveryError(
+                    f"connection lost or timed out waiting for the answer to the end of DATA "
+                    f"({_describe(exc)}); the server may have accepted the reply, not resent",
+                    unknown=True,
+                ) from None
+            # Before the end of the data the server cannot have accepted anything: retry.
+            raise DeliveryError(f"connection lost at {step}: {_describe(exc)}") from None
+
+    def _end_of_data_reply(self, conn: smtplib.SMTP) -> tuple[int, bytes]:
+        """The answer to the final ".", waited for `data_end_timeout` seconds."""
+        sock = conn.sock
+        if sock is None:
+            raise smtplib.SMTPServerDisconnected("not connected")
+        sock.settimeout(self.data_end_timeout)
+        try:
+            return conn.getreply()
+        finally:
+            if conn.sock is not None:
+                with contextlib.suppress(OSError):
+                    conn.sock.settimeout(SMTP_TIMEOUT)
 
     def close(self) -> None:
         self._drop(self.conn, polite=True)
@@ -484,6 +552,18 @@ class SmtpTransport:
                 return
         with contextlib.suppress(OSError):
             conn.close()
+
+
+def _data_block(raw: bytes) -> bytes:
+    """The message as DATA sends it: leading dots doubled, CRLF, ".", CRLF (like `SMTP.data`)."""
+    block = re.sub(rb"(?m)^\.", b"..", raw)
+    if not block.endswith(b"\r\n"):
+        block += b"\r\n"
+    return block + b".\r\n"
+
+
+def _answer_text(answer: bytes | str) -> str:
+    return header_text(answer.decode("utf-8", "replace") if isinstance(answer, bytes) else answer)
 
 
 def _smtp_text(exc: smtplib.SMTPResponseException) -> str:
@@ -653,12 +733,14 @@ def send_queued(
                     summary.retrying += 1
                 elif outcome == "failed":
                     summary.failed += 1
+                elif outcome == "unknown":
+                    summary.unknown += 1
         finally:
             transport.close()
     return summary
 
 
-Outcome = Literal["sent", "retrying", "failed", "skipped"]
+Outcome = Literal["sent", "retrying", "failed", "unknown", "skipped"]
 
 
 def _recover_interrupted(app: App) -> int:
@@ -748,6 +830,12 @@ def _record_failure(app: App, reply: m.Reply, exc: DeliveryError, now: datetime)
     with app.sessions() as session, session.begin():
         row = session.get_one(m.Reply, reply.id)
         row.error = str(exc)[:2000]
+        if exc.unknown:
+            # Like a crash after the server's acceptance: reported, never resent automatically.
+            row.state = "unknown"
+            row.next_attempt_at = None
+            log.error("reply %s to %s: delivery unknown, not resent: %s", row.id, row.to_addr, exc)
+            return "unknown"
         if exc.permanent or row.attempts >= MAX_ATTEMPTS:
             row.state = "failed"
             row.next_attempt_at = None

@@ -1,12 +1,15 @@
 """Sending replies to a real SMTP server (aiosmtpd) on loopback — SQLite and PostgreSQL.
 
 The server can accept, refuse a recipient (550), defer the data (451), reject the data (554),
-or drop the connection in the middle of DATA.  A crash between the server's acceptance and our
-commit is simulated by killing the run right after the server answered 250.
+drop the connection at RCPT TO (before any data: retried), or take the whole message and then
+drop the connection or stall instead of answering the end of DATA (the mail may be delivered:
+`unknown`, never resent).  A crash between the server's acceptance and our commit is simulated
+by killing the run right after the server answered 250.
 """
 
 from __future__ import annotations
 
+import asyncio
 import email
 import shutil
 import socket
@@ -46,18 +49,24 @@ class Received:
 
 @dataclass
 class Handler:
-    """An SMTP server whose behaviour the test sets: accept, refuse, defer, reject, drop."""
+    """An SMTP server whose behaviour the test sets: accept, refuse, defer, reject, drop, stall."""
 
     mode: str = "accept"
     received: list[Received] = field(default_factory=list)
     data_attempts: int = 0
     logins: list[str] = field(default_factory=list)
+    # How long "stall" keeps the client waiting for the answer to the end of DATA.
+    stall_seconds: float = 3.0
 
     async def handle_RCPT(  # noqa: N802 - aiosmtpd's hook name
         self, server: Any, session: Any, envelope: Any, address: str, rcpt_options: list[str]
     ) -> str:
         if self.mode == "refuse_rcpt" and address != STAFF:
             return f"550 5.1.1 <{address}>: Recipient address rejected: User unknown"
+        if self.mode == "drop_rcpt":
+            # The connection dies before any data was sent: nothing can have been delivered.
+            server.transport.close()
+            return "250 never seen"
         envelope.rcpt_tos.append(address)
         return "250 OK"
 
@@ -67,13 +76,18 @@ class Handler:
             return "451 4.3.0 Temporary lookup failure, try again later"
         if self.mode == "reject_data":
             return "554 5.7.1 Message rejected as spam"
-        if self.mode == "drop":
-            # The connection dies after the data was sent and before the server answered.
-            server.transport.close()
-            return "250 never seen"
+        # The relay has the whole message (and may deliver it) before it answers.
         self.received.append(
             Received(envelope.mail_from, list(envelope.rcpt_tos), bytes(envelope.content))
         )
+        if self.mode == "drop":
+            # The connection dies after the final "." and before the server answered.
+            server.transport.close()
+            return "250 never seen"
+        if self.mode == "stall":
+            # A slow relay: the answer comes after the client stopped waiting.
+            await asyncio.sleep(self.stall_seconds)
+            return "250 2.0.0 Ok: queued, too late"
         return "250 2.0.0 Ok: queued"
 
 
@@ -228,17 +242,20 @@ def test_deferred_too_often_is_left_for_staff(app: App, handler: Handler) -> Non
     assert handler.data_attempts == MAX_ATTEMPTS
 
 
-def test_dropped_connection_is_retried_and_delivered_once(app: App, handler: Handler) -> None:
-    handler.mode = "drop"
+def test_connection_dropped_before_data_is_retried_and_delivered_once(
+    app: App, handler: Handler
+) -> None:
+    handler.mode = "drop_rcpt"
     first_reply = queue_one(app, "<drop-1@beijing.gov.cn>")
     second_reply = queue_one(app, "<drop-2@beijing.gov.cn>")
     start = datetime.now(UTC)
     summary = send_queued(app, now=start)
     # Each reply found the connection gone; the run reconnected for the second.
-    assert summary.retrying == 2 and summary.sent == 0
+    assert summary.retrying == 2 and summary.sent == 0 and summary.unknown == 0
     for r in (first_reply, second_reply):
         row = reply_row(app, r.id)
-        assert row.state == "queued" and row.error and "connection lost" in row.error
+        assert row.state == "queued" and row.error and "connection lost at RCPT TO" in row.error
+    assert handler.data_attempts == 0
     handler.mode = "accept"
     assert send_queued(app, now=start + BACKOFF_FIRST).sent == 2
     assert len(handler.received) == 2
@@ -246,6 +263,58 @@ def test_dropped_connection_is_retried_and_delivered_once(app: App, handler: Han
         "<drop-1@beijing.gov.cn>",
         "<drop-2@beijing.gov.cn>",
     }
+
+
+def smtp_transport(app: App, data_end_timeout: float) -> outbox.SmtpTransport:
+    return outbox.SmtpTransport(app.settings, data_end_timeout=data_end_timeout)
+
+
+@pytest.mark.parametrize("mode", ["drop", "stall"])
+def test_no_answer_after_the_data_is_unknown_and_never_resent(
+    app: App, handler: Handler, mode: str
+) -> None:
+    """The relay took the whole message, then dropped the connection or stayed silent past our
+    timeout: it may deliver the mail, so a retry could deliver it twice."""
+    handler.mode = mode
+    handler.stall_seconds = 3.0
+    reply = queue_one(app, "<slow-1@beijing.gov.cn>")
+    other = queue_one(app, "<slow-2@beijing.gov.cn>")
+    start = datetime.now(UTC)
+    summary = send_queued(app, now=start, transport=smtp_transport(app, 0.5))
+    assert summary.unknown == 2 and summary.sent == 0 and summary.retrying == 0
+    assert not summary.ok and "unknown (not resent" in summary.line()
+    for r in (reply, other):
+        row = reply_row(app, r.id)
+        assert row.state == "unknown" and row.attempts == 1 and row.next_attempt_at is None
+        assert row.error and "end of DATA" in row.error and "not resent" in row.error
+        assert ("closed: timed out" in row.error) == (mode == "stall")
+    assert len(handler.received) == 2  # both reached the relay, once each
+    # The relay recovers; later runs still never resend.
+    handler.mode = "accept"
+    for later in (start + BACKOFF_FIRST, start + backoff(MAX_ATTEMPTS) * 2):
+        again = send_queued(app, now=later, transport=smtp_transport(app, 0.5))
+        assert (again.sent, again.retrying, again.unknown) == (0, 0, 0)
+    assert handler.data_attempts == 2 and len(handler.received) == 2
+    assert reply_row(app, reply.id).state == "unknown"
+
+
+def test_the_end_of_data_answer_is_awaited_longer_than_commands(app: App) -> None:
+    # RFC 5321 §4.5.3.2.6: at least 10 minutes for the answer to the final ".".
+    assert outbox.DATA_END_TIMEOUT >= 600
+    assert outbox.SMTP_TIMEOUT < outbox.DATA_END_TIMEOUT
+    transport = outbox.make_transport(app.settings)
+    assert isinstance(transport, outbox.SmtpTransport)
+    assert transport.data_end_timeout == outbox.DATA_END_TIMEOUT
+
+
+def test_a_slow_relay_within_the_timeout_is_sent(app: App, handler: Handler) -> None:
+    handler.mode = "stall"
+    handler.stall_seconds = 0.3
+    reply = queue_one(app)
+    summary = send_queued(app, transport=smtp_transport(app, 5.0))
+    assert summary.sent == 1 and summary.unknown == 0
+    assert reply_row(app, reply.id).state == "sent"
+    assert len(handler.received) == 1
 
 
 def test_crash_between_accept_and_commit_is_never_resent(
