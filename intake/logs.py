@@ -6,7 +6,9 @@ file grepped at 8 a.m.), so every line is one event a machine can parse: `ts`, `
 
 Secrets never reach the output: field names that look secret are masked, and the values of
 the configured passwords (and the database URL's password) are replaced wherever they appear,
-including inside exception messages that quote a URL.
+including inside exception messages that quote a URL.  Masking works on the text before it is
+serialised: `json.dumps` escapes quotes and backslashes, so a password containing them would
+no longer match in the finished line.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ import sys
 from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Any, TextIO
+from urllib.parse import unquote
 
 from intake.config import SECRET_KEYS, Settings
 
@@ -35,7 +38,8 @@ def secrets_of(settings: Settings) -> list[str]:
     values = [str(getattr(settings, k, "") or "") for k in SECRET_KEYS if k != "database_url"]
     match = re.search(r"://[^:/@\s]*:([^@\s]+)@", settings.database_url)
     if match:
-        values.append(match.group(1))
+        # As written in the URL and percent-decoded, the way a driver may quote it.
+        values.extend({match.group(1), unquote(match.group(1))})
     return [v for v in values if len(v) >= 3]  # a 1–2 character "secret" would mask noise
 
 
@@ -45,9 +49,22 @@ class JsonFormatter(logging.Formatter):
         self.secrets = sorted({s for s in secrets if s}, key=len, reverse=True)
 
     def scrub(self, text: str) -> str:
+        """`text` with every secret masked; applied to raw strings, before serialising."""
         for secret in self.secrets:
             text = text.replace(secret, MASK)
-        return _URL_PASSWORD.sub(rf"\g<scheme>:{MASK}@", text)
+        if "://" in text:
+            text = _URL_PASSWORD.sub(rf"\g<scheme>:{MASK}@", text)
+        return text
+
+    def _scrub_value(self, value: Any) -> Any:
+        """A `_plain` value with every string in it (dict keys too) scrubbed."""
+        if isinstance(value, str):
+            return self.scrub(value)
+        if isinstance(value, dict):
+            return {self.scrub(k): self._scrub_value(v) for k, v in value.items()}
+        if isinstance(value, list):
+            return [self._scrub_value(v) for v in value]
+        return value
 
     def format(self, record: logging.LogRecord) -> str:
         event: dict[str, Any] = {
@@ -64,8 +81,9 @@ class JsonFormatter(logging.Formatter):
             event["exc"] = self.formatException(record.exc_info)
         elif record.exc_text:
             event["exc"] = record.exc_text
-        line = json.dumps(event, ensure_ascii=False, default=str)
-        return self.scrub(line) if self.secrets or "://" in line else line
+        # Mask the raw strings, then serialise: every value is a str, number, bool, None, or a
+        # dict/list of them (`_plain`), so nothing is turned into text after the masking.
+        return json.dumps(self._scrub_value(event), ensure_ascii=False)
 
 
 def _plain(value: Any) -> Any:
