@@ -342,6 +342,7 @@ class Pipeline:
             intro_chars=read.intro_chars,
             form_error=read.form_error,
             converter_missing=read.converter_missing,
+            media_notes=read.notes,
             previously_selected=(
                 f"{selected.year}年 {selected.unit} {selected.name}" if selected else None
             ),

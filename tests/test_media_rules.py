@@ -9,9 +9,13 @@ from pathlib import Path
 
 import pytest
 
+from intake import reading
 from parsers.campaign import Campaign, load_campaign
 from parsers.media import (
+    ERR_VIDEO_MISSING_FILE,
+    ERR_VIDEO_TIMEOUT,
     ERR_VIDEO_TOOL_MISSING,
+    INTERNAL_VIDEO_ERRORS,
     caption_from_name,
     captions_from_document,
     match_captions,
@@ -19,6 +23,8 @@ from parsers.media import (
     probe_video,
 )
 from parsers.model import VideoInfo
+from reports import notices
+from store.blobs import BlobStore
 from tests.builders.media import (
     heic_header,
     make_audio_only,
@@ -27,9 +33,11 @@ from tests.builders.media import (
     make_png,
     truncated_jpeg,
 )
+from validators import registry
 from validators.base import Finding, Level, Rule, Severity
 from validators.facts import CaseFacts, FileFacts
 from validators.rules import (
+    media_check_unavailable,
     photo_caption_missing,
     photo_too_large,
     photo_unreadable,
@@ -264,8 +272,66 @@ def test_audio_only_is_unreadable_and_not_also_too_long(tmp_path: Path) -> None:
     assert run(video_too_long.RULE, facts) == []
 
 
-def test_missing_ffprobe_is_not_blamed_on_the_unit(tmp_path: Path) -> None:
+@pytest.mark.parametrize("error", [ERR_VIDEO_TOOL_MISSING, ERR_VIDEO_TIMEOUT])
+def test_missing_or_slow_ffprobe_is_not_blamed_on_the_unit(tmp_path: Path, error: str) -> None:
+    assert error in INTERNAL_VIDEO_ERRORS
     path = tmp_path / "v.mp4"
     path.write_bytes(b"x")
-    video = video_facts(path, VideoInfo(error=ERR_VIDEO_TOOL_MISSING))
+    video = video_facts(path, VideoInfo(error=error))
     assert run(video_unreadable.RULE, case(video)) == []
+    assert run(video_too_long.RULE, case(video)) == []
+
+
+# ---------------------------------------------------------------------------------------------
+# MEDIA_CHECK_UNAVAILABLE (staff only)
+
+
+def test_media_check_unavailable_is_a_staff_only_case_warning() -> None:
+    rule = media_check_unavailable.RULE
+    assert rule.code == "MEDIA_CHECK_UNAVAILABLE"
+    assert (rule.severity, rule.level, rule.staff_only) == (Severity.WARNING, Level.CASE, True)
+    assert "ffprobe" in rule.reason and "intake retriage" in rule.fix
+
+
+def test_media_notes_become_staff_warnings_pointing_at_the_file(tmp_path: Path) -> None:
+    path = tmp_path / "北京市XX视频.mp4"
+    path.write_bytes(b"x")
+    video = video_facts(path, VideoInfo(error=ERR_VIDEO_TIMEOUT))
+    facts = case(video)
+    assert facts.media_notes == []  # the default: nothing to report
+    assert run(media_check_unavailable.RULE, facts) == []
+    facts.media_notes = [
+        f"{video.name}：{ERR_VIDEO_TIMEOUT}",
+        f"gone.mp4：{ERR_VIDEO_MISSING_FILE}",
+    ]
+    findings = run(media_check_unavailable.RULE, facts)
+    assert [(f.code, f.severity, f.file, f.detail) for f in findings] == [
+        ("MEDIA_CHECK_UNAVAILABLE", Severity.WARNING, video.path, "北京市XX视频.mp4：视频探测超时"),
+        ("MEDIA_CHECK_UNAVAILABLE", Severity.WARNING, None, "gone.mp4：视频文件不存在"),
+    ]
+    # The unit is not told: its video is not called unreadable either.
+    assert run(video_unreadable.RULE, facts) == []
+
+
+def test_media_check_unavailable_never_reaches_the_unit(monkeypatch: pytest.MonkeyPatch) -> None:
+    if registry.rule_for("MEDIA_CHECK_UNAVAILABLE") is None:  # until the registry lists it
+        monkeypatch.setattr(
+            registry, "CASE_RULES", [*registry.CASE_RULES, media_check_unavailable.RULE]
+        )
+    assert registry.rule_for("MEDIA_CHECK_UNAVAILABLE") is media_check_unavailable.RULE
+    assert not notices.unit_facing("MEDIA_CHECK_UNAVAILABLE")
+
+
+@pytest.mark.parametrize("error", [ERR_VIDEO_TIMEOUT, ERR_VIDEO_TOOL_MISSING])
+def test_reading_notes_our_side_video_problems(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, error: str
+) -> None:
+    blobs = BlobStore(tmp_path / "blobs")
+    data = b"not probed"
+    digest = blobs.put(data)
+    stored = reading.StoredFile(1, "v.mp4", "x.zip/v.mp4", "video", digest, len(data))
+    monkeypatch.setattr(
+        reading, "probe_videos", lambda paths, workers=2: [VideoInfo(error=error) for _ in paths]
+    )
+    [read] = reading.read_cases([[stored]], blobs, CAMPAIGN)
+    assert read.notes == [f"v.mp4：{error}"]

@@ -19,27 +19,6 @@ from tests.builders.zips import make_zip
 from tests.conftest import make_app
 from tests.test_pipeline import cases, codes
 
-CASE_CODES = {
-    "FORM_WORD_MISSING",
-    "FORM_SCAN_MISSING",
-    "FORM_UNREADABLE",
-    "FIELD_MISSING",
-    "CATEGORY_UNMARKED",
-    "CATEGORY_MULTIPLE",
-    "MOBILE_INVALID",
-    "INTRO_TOO_LONG",
-    "PHOTO_COUNT",
-    "PHOTO_TOO_LARGE",
-    "PHOTO_CAPTION_MISSING",
-    "PHOTO_UNREADABLE",
-    "VIDEO_COUNT",
-    "VIDEO_TOO_LONG",
-    "VIDEO_UNREADABLE",
-    "PREVIOUSLY_SELECTED",
-    "CONVERTER_UNAVAILABLE",
-    "FILE_NAMING",
-}
-
 
 def one_case(app: App, unit: str = "北京市", name: str = "光伏园区", **kw: Any) -> m.Case:
     app.pipeline.ingest(

@@ -21,6 +21,7 @@ from validators.rules import (
     intro_too_long,
     late,
     list_missing,
+    media_check_unavailable,
     mobile_invalid,
     no_materials,
     order_missing,
@@ -65,6 +66,7 @@ CASE_RULES: list[Rule[CaseFacts]] = [
     photo_unreadable.RULE,
     video_too_long.RULE,
     video_unreadable.RULE,
+    media_check_unavailable.RULE,
     file_naming.RULE,
 ]
 
