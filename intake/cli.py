@@ -30,6 +30,7 @@ def cmd_ingest(app: App, args: argparse.Namespace) -> int:
         return EXIT_USAGE
     counts: Counter[str] = Counter()
     pipeline = app.pipeline
+    pipeline.replies = not args.no_replies
     pipeline.resume_stale()
     bar = tqdm(total=len(files), unit="file", disable=not sys.stderr.isatty(), file=sys.stderr)
     with bar:
@@ -196,6 +197,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--check", action="store_true", help="exit 1 when polls fail or are overdue")
     p = sub.add_parser("ingest", help="process .eml files, folders, Maildirs or mbox files")
     p.add_argument("paths", nargs="+", metavar="PATH")
+    p.add_argument(
+        "--no-replies",
+        action="store_true",
+        help="queue no automatic replies (a backfill of mail that was answered before)",
+    )
     sub.add_parser("send", help="deliver queued replies (SMTP, or the outbox folder in dry-run)")
     sub.add_parser(
         "retriage", help="re-run all rules over stored files (after a rule or campaign change)"

@@ -61,6 +61,8 @@ class Pipeline:
     settings: Settings
     libreoffice: str | None = None
     workers: int = 2
+    # Off for a backfill of old mail, which was answered when it first arrived.
+    replies: bool = True
 
     def ingest(
         self,
@@ -87,7 +89,8 @@ class Pipeline:
                 session.flush()
                 # Queued in the same transaction as the findings it reports: a crash leaves
                 # neither, and the retry queues exactly one reply.
-                queue_reply(session, self.campaign, self.settings, msg)
+                if self.replies:
+                    queue_reply(session, self.campaign, self.settings, msg)
             return outcome
         except TRANSIENT_ERRORS:
             # The database or the disk failed, not the message: leave it claimed by us, so the

@@ -151,3 +151,14 @@ def test_retriage_command(tmp_path: Path) -> None:
     done = run(tmp_path, "retriage")
     assert (done.returncode, done.stdout.strip()) == (0, "re-triaged 1 submission")
     assert json.loads(run(tmp_path, "export").stdout) == before
+
+
+def test_backfill_without_replies(tmp_path: Path) -> None:
+    folder = tmp_path / "mail"
+    folder.mkdir()
+    (folder / "a.eml").write_bytes(submission("北京市", message_id="<a@x>"))
+    assert run(tmp_path, "ingest", "--no-replies", str(folder)).returncode == 0
+    assert json.loads(run(tmp_path, "export").stdout)["replies"] == []
+    (folder / "b.eml").write_bytes(submission("天津市", message_id="<b@x>"))
+    assert run(tmp_path, "ingest", str(folder)).returncode == 0
+    assert [r["kind"] for r in json.loads(run(tmp_path, "export").stdout)["replies"]] == ["receipt"]
