@@ -27,6 +27,7 @@ from sqlalchemy.exc import IntegrityError, InterfaceError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from intake.config import Settings
+from intake.locks import pid_alive
 from intake.outbox import queue_reply
 from intake.reading import ReadCase, StoredFile, read_candidate_entries, read_cases
 from parsers.archives import expand
@@ -573,19 +574,9 @@ def _claim_is_stale(msg: m.Message, now: datetime) -> bool:
     if owner == claim_owner():
         return True  # our own earlier attempt failed transiently
     host, _, pid = owner.rpartition(":")
-    if host == socket.gethostname() and pid.isdigit() and not _alive(int(pid)):
+    if host == socket.gethostname() and pid.isdigit() and not pid_alive(int(pid)):
         return True
     return msg.claimed_at is None or now - msg.claimed_at > CLAIM_LEASE
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 def _fit(value: str | None, limit: int) -> str | None:

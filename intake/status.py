@@ -8,7 +8,6 @@ units × categories table pads by display width, not by `len`.
 
 from __future__ import annotations
 
-import os
 import sys
 import unicodedata
 from collections import Counter
@@ -20,6 +19,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from intake.locks import pid_alive
 from intake.service import STATE_FILE, StateFile
 from store import models as m
 
@@ -213,13 +213,7 @@ def _when(value: datetime | str | None, now: datetime, tz: ZoneInfo) -> str:
 def _pid_alive(pid: Any) -> bool | None:
     if not isinstance(pid, int) or pid <= 0:
         return None
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
+    return pid_alive(pid)
 
 
 def render(status: Status, timezone: str) -> str:
