@@ -272,6 +272,8 @@ class Report:
     chart_categories: Markup
     deficiencies: list[tuple[UnitView | None, str, list[DeficiencyView]]]
     unknown_senders: list[MessageView]
+    # Mail a person wrote that is no submission (questions, "收到，谢谢"): never auto-answered.
+    other_mail: list[MessageView]
     cloud_links: list[CloudLinkView]
     quarantined: list[MessageView]
     replies: list[ReplyView]
@@ -284,6 +286,7 @@ class Report:
     def staff_total(self) -> int:
         return (
             len(self.unknown_senders)
+            + len(self.other_mail)
             + len(self.cloud_links)
             + len(self.quarantined)
             + len(self.replies)
@@ -529,6 +532,11 @@ def build_report(
         for msg in messages
         if msg.kind == "submission" and msg.unit is None and msg.state != "quarantined"
     ]
+    others = [
+        message_views[msg.id]
+        for msg in messages
+        if msg.kind == "other" and msg.state != "quarantined"
+    ]
     cloud: list[CloudLinkView] = []
     for f in findings:
         if f.code == "CLOUD_LINK" and f.message_id is not None:
@@ -622,6 +630,7 @@ def build_report(
         chart_categories=chart_categories,
         deficiencies=deficiencies,
         unknown_senders=unknown,
+        other_mail=others,
         cloud_links=cloud,
         quarantined=quarantined,
         replies=reply_views,

@@ -518,3 +518,19 @@ def test_helpers() -> None:
     ]
     assert clock(185.4) == "3:05" and clock(None) == "—"
     assert human_size(5 * 1024 * 1024) == "5.0 MB" and human_size(12) == "12 B"
+
+
+def test_mail_that_is_no_submission_is_listed_for_staff(sqlite_app: App) -> None:
+    sqlite_app.pipeline.ingest(
+        build_submission(
+            subject="回复：Re: 北京市低碳发展典型案例申报材料",
+            body="收到，谢谢！请问个人类案例需要盖章吗？",
+            attachments=[],
+            sender=("李雷", "lilei@sthjj.beijing.gov.cn"),
+            message_id="<question@x>",
+        )
+    )
+    html = read(write_daily_report(sqlite_app, DAY))
+    staff = html[html.index('id="staff"') : html.index('id="deficiencies"')]
+    assert "其他来信，需人工阅读（1）" in staff
+    assert "lilei@sthjj.beijing.gov.cn" in staff
