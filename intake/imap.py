@@ -212,7 +212,11 @@ class Poller:
                 return result
             # A run that died mid-message left it claimed; its raw bytes are stored, and the
             # mailbox mark may already be past it, so finish it from the store.
-            resumed = self.app.pipeline.resume_stale()
+            try:
+                resumed = self.app.pipeline.resume_stale()
+            except Exception:  # the poll below records the database trouble in the heartbeat
+                log.exception("poll.resume_failed")
+                resumed = 0
             if resumed:
                 event(log, "poll.resumed", source=self.source, messages=resumed)
             errors: list[str] = []
