@@ -9,7 +9,6 @@ per cold LibreOffice, ~53 ms per ffprobe).
 from __future__ import annotations
 
 import io
-import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import PurePosixPath
@@ -32,8 +31,6 @@ from parsers.media import (
 )
 from parsers.model import FormData, PhotoInfo, Role, VideoInfo
 from store.blobs import BlobStore
-
-log = logging.getLogger(__name__)
 
 DOCX_MAGIC = b"PK\x03\x04"
 

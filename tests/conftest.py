@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import uuid
 from collections.abc import Iterator
@@ -10,6 +11,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import create_engine, text
 
+from intake import logs
 from intake.app import App
 from intake.config import load_settings
 from parsers.campaign import Campaign, load_campaign
@@ -87,6 +89,24 @@ def app(tmp_path: Path, db_url: str) -> Iterator[App]:
     application = make_app(tmp_path, db_url)
     yield application
     application.engine.dispose()
+
+
+@pytest.fixture
+def sqlite_url(tmp_path: Path) -> str:
+    return f"sqlite:///{tmp_path / 'intake.db'}"
+
+
+@pytest.fixture
+def json_logs() -> Iterator[None]:
+    """`intake poll`/`run` put a JSON handler on the root logger; take it off afterwards (pytest
+    manages its own capture handlers per test phase)."""
+    root = logging.getLogger()
+    level = root.level
+    yield
+    for handler in list(root.handlers):
+        if isinstance(handler.formatter, logs.JsonFormatter):
+            root.removeHandler(handler)
+    root.setLevel(level)
 
 
 @pytest.fixture

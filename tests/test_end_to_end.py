@@ -3,7 +3,6 @@ and a poll killed with SIGKILL in the middle of a batch, then restarted."""
 
 from __future__ import annotations
 
-import logging
 import os
 import signal
 import subprocess
@@ -19,7 +18,6 @@ import pytest
 from aiosmtpd.controller import Controller
 from sqlalchemy import create_engine, func, select, text
 
-from intake import logs
 from intake.cli import main
 from store import models as m
 from store.db import session_factory
@@ -48,19 +46,6 @@ def smtp() -> Iterator[tuple[Controller, Capture]]:
     controller.start()
     yield controller, handler
     controller.stop()
-
-
-@pytest.fixture
-def json_logs() -> Iterator[None]:
-    """`intake poll`/`run` put a JSON handler on the root logger; take it off afterwards (pytest
-    manages its own capture handlers per test phase)."""
-    root = logging.getLogger()
-    level = root.level
-    yield
-    for handler in list(root.handlers):
-        if isinstance(handler.formatter, logs.JsonFormatter):
-            root.removeHandler(handler)
-    root.setLevel(level)
 
 
 @pytest.fixture

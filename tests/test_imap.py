@@ -26,11 +26,6 @@ FAST = {"attempts": 8, "backoff": (0.1, 0.5)}
 
 
 @pytest.fixture
-def sqlite_url(tmp_path: Path) -> str:
-    return f"sqlite:///{tmp_path / 'intake.db'}"
-
-
-@pytest.fixture
 def dispose() -> Iterator[list[App]]:
     apps: list[App] = []
     yield apps

@@ -53,24 +53,6 @@ def count(app: App, state: str | None = None) -> int:
 
 
 @pytest.fixture
-def json_logs() -> Iterator[None]:
-    """`intake poll`/`run` put a JSON handler on the root logger; take it off afterwards (pytest
-    manages its own capture handlers per test phase)."""
-    root = logging.getLogger()
-    level = root.level
-    yield
-    for handler in list(root.handlers):
-        if isinstance(handler.formatter, logs.JsonFormatter):
-            root.removeHandler(handler)
-    root.setLevel(level)
-
-
-@pytest.fixture
-def sqlite_url(tmp_path: Path) -> str:
-    return f"sqlite:///{tmp_path / 'intake.db'}"
-
-
-@pytest.fixture
 def service_app(
     tmp_path: Path, sqlite_url: str, dovecot: Dovecot, mail_user: MailUser
 ) -> Iterator[App]:
