@@ -14,6 +14,9 @@ RUN useradd --create-home --uid 1000 intake \
  && chown intake:intake /data
 WORKDIR /app
 COPY pyproject.toml README.md ./
+COPY campaign campaign
+COPY programs programs
+COPY samples samples
 COPY intake intake
 COPY parsers parsers
 COPY validators validators

@@ -32,9 +32,9 @@ LABEL = {"park": "园区", "enterprise": "企业", "community": "社区", "indiv
 
 
 def generate(folder: Path, doc_every: int) -> int:
-    from parsers.campaign import load_campaign
+    from campaign import load_campaign
 
-    campaign = load_campaign(ROOT / "intake" / "campaigns" / "2023.toml")
+    campaign = load_campaign(ROOT / "campaign" / "bundled" / "2023.toml")
     photos = [make_jpeg(900 + i * 7, 700, size_bytes=300_000 + i * 25_000) for i in range(20)]
     videos = [make_mp4(None, 8 + i) for i in range(4)]
     doc_forms = make_form_docs([make_form_docx(category=c) for c in CATEGORIES])

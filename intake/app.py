@@ -8,9 +8,9 @@ from functools import cached_property
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
+from campaign import Campaign
 from intake.config import Settings
 from intake.pipeline import Pipeline
-from parsers.campaign import Campaign
 from store.blobs import BlobStore
 from store.db import make_engine, migrate, session_factory
 

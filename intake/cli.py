@@ -13,10 +13,10 @@ from pathlib import Path
 
 from tqdm import tqdm
 
+from campaign import CampaignError
 from intake.app import App
 from intake.config import ConfigError, load_settings, settings_help
 from intake.sources import collect, read_messages
-from parsers.campaign import CampaignError
 
 EXIT_OK, EXIT_INPUT_FAILED, EXIT_USAGE = 0, 1, 2
 

@@ -14,9 +14,8 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
-from parsers.campaign import Campaign, load_campaign
+from campaign import BUNDLED_CAMPAIGN, Campaign, load_campaign
 
-BUNDLED_CAMPAIGN = Path(__file__).parent / "campaigns" / "2023.toml"
 # Settings that may come from a `<KEY>_FILE` secret; a database URL carries its password.
 SECRET_KEYS = ("imap_password", "smtp_password", "database_url")
 

@@ -15,9 +15,9 @@ from email.message import EmailMessage
 from email.utils import getaddresses
 from pathlib import Path
 
+from campaign import Campaign
 from intake.app import App
 from intake.config import Settings
-from parsers.campaign import Campaign
 from reports import daily
 from store.blobs import write_shared
 

@@ -68,8 +68,8 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import CursorResult, func, or_, select, update
 from sqlalchemy.orm import Session
 
+from campaign import Campaign
 from intake.config import ConfigError, Settings
-from parsers.campaign import Campaign
 from reports.notices import NoticeKind, collect_notice, render_notice
 from store import models as m
 from store.blobs import BlobStore, write_atomically

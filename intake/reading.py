@@ -16,7 +16,7 @@ from typing import Protocol
 
 from docx import Document
 
-from parsers.campaign import Campaign
+from campaign import Campaign
 from parsers.candidates import CandidateEntry, read_candidate_list
 from parsers.charset import decode_bytes
 from parsers.convert import ConverterUnavailable, convert_to_docx

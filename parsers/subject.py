@@ -14,7 +14,7 @@ from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from parsers.campaign import Campaign
+from campaign import Campaign
 from parsers.model import SubjectMatch
 
 # Outlook and Foxmail write 答复/回复/转发, webmail writes Re/Fw/Fwd, German Outlook AW/WG, and

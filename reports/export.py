@@ -9,7 +9,7 @@ from typing import Any, TextIO
 
 from sqlalchemy.orm import Session
 
-from parsers.campaign import Campaign
+from campaign import Campaign
 from store import models as m
 from store.repo import load_everything
 

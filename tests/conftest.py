@@ -11,14 +11,14 @@ from pathlib import Path
 import pytest
 from sqlalchemy import create_engine, text
 
+from campaign import Campaign, load_campaign
 from intake import logs
 from intake.app import App
 from intake.config import load_settings
-from parsers.campaign import Campaign, load_campaign
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared"
-CAMPAIGN_FILE = ROOT / "intake" / "campaigns" / "2023.toml"
+CAMPAIGN_FILE = ROOT / "campaign" / "bundled" / "2023.toml"
 PG_ADMIN_URL = os.environ.get(
     "INTAKE_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 )

@@ -14,9 +14,9 @@ import pytest
 from openpyxl import load_workbook
 from sqlalchemy import select
 
+from campaign import Campaign
 from intake.app import App
 from intake.cli import main
-from parsers.campaign import Campaign
 from reports.export import CSV_COLUMNS, export_data, write_cases_csv
 from reports.xlsx import build_workbook, criterion_title, write_xlsx
 from store import models as m

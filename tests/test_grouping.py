@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
+from campaign import Campaign
 from intake.pipeline import case_name_from_hint
 from parsers.archives import expand
-from parsers.campaign import Campaign
 from parsers.grouping import ROOT_KEY, group_files
 from parsers.model import Attachment, CaseGroup, Grouping
 from tests.builders.forms import make_form_docx

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from parsers.campaign import Campaign, SelectedCase, read_selected_cases
+from campaign import Campaign, SelectedCase, read_selected_cases
 from parsers.candidates import CandidateEntry
 from validators.matching import (
     find_previously_selected,
@@ -17,7 +17,7 @@ from validators.matching import (
     same_case,
 )
 
-SELECTED_CSV = Path(__file__).resolve().parents[1] / "intake/campaigns/selected-2021-2022.csv"
+SELECTED_CSV = Path(__file__).resolve().parents[1] / "campaign/bundled/selected-2021-2022.csv"
 
 
 @pytest.fixture(scope="module")

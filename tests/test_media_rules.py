@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
+from campaign import Campaign, load_campaign
 from intake import reading
-from parsers.campaign import Campaign, load_campaign
 from parsers.media import (
     ERR_VIDEO_MISSING_FILE,
     ERR_VIDEO_TIMEOUT,
@@ -45,7 +45,7 @@ from validators.rules import (
     video_unreadable,
 )
 
-CAMPAIGN = load_campaign(Path(__file__).resolve().parents[1] / "intake/campaigns/2023.toml")
+CAMPAIGN = load_campaign(Path(__file__).resolve().parents[1] / "campaign/bundled/2023.toml")
 MB = 1024 * 1024
 
 needs_ffmpeg = pytest.mark.skipif(

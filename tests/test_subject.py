@@ -6,11 +6,11 @@ from pathlib import Path
 
 import pytest
 
-from parsers.campaign import Campaign, load_campaign
+from campaign import Campaign, load_campaign
 from parsers.model import SubjectMatch
 from parsers.subject import find_unit_in_names, match_subject
 
-CAMPAIGN_FILE = Path(__file__).resolve().parents[1] / "intake/campaigns/2023.toml"
+CAMPAIGN_FILE = Path(__file__).resolve().parents[1] / "campaign/bundled/2023.toml"
 
 # Each unit with the short name people write instead.
 SHORT = {

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from parsers.campaign import Campaign
+from campaign import Campaign
 from parsers.model import (
     ArchiveProblem,
     CloudLink,

@@ -36,7 +36,7 @@ from collections.abc import Iterable, Sequence
 
 from rapidfuzz import fuzz
 
-from parsers.campaign import SelectedCase
+from campaign import SelectedCase
 from parsers.candidates import DEFAULT_CATEGORY_LABELS, CandidateEntry, split_order_prefix
 
 DEFAULT_THRESHOLD = 90.0

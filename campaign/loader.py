@@ -1,91 +1,20 @@
-"""The campaign file: everything that belongs to one year's call, read from TOML."""
+"""Reading a campaign file (TOML) and its list of earlier selected cases (CSV)."""
 
 from __future__ import annotations
 
 import csv
 import tomllib
-from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
+
+from campaign.model import Campaign, Category, Limits, Office, SelectedCase, Unit
+
+BUNDLED = Path(__file__).parent / "bundled"
+BUNDLED_CAMPAIGN = BUNDLED / "2023.toml"
 
 
 class CampaignError(ValueError):
     """The campaign file is missing a key or holds a value of the wrong shape."""
-
-
-@dataclass(frozen=True)
-class Unit:
-    name: str
-    aliases: tuple[str, ...] = ()
-    abbr: str | None = None
-
-    @property
-    def names(self) -> tuple[str, ...]:
-        return (self.name, *self.aliases)
-
-
-@dataclass(frozen=True)
-class Category:
-    key: str
-    label: str
-    # The call's review criteria (评审参考标准) for this category; experts score each one.
-    criteria: tuple[str, ...] = ()
-
-
-@dataclass(frozen=True)
-class Limits:
-    cases_per_category_min: int = 2
-    cases_per_category_max: int = 3
-    photos_min: int = 3
-    photos_max: int = 5
-    photo_max_bytes: int = 5 * 1024 * 1024
-    videos_max: int = 3
-    video_max_seconds: float = 180.0
-    intro_max_chars: int = 2000
-
-
-@dataclass(frozen=True)
-class Office:
-    name: str = ""
-    contact: str = ""
-    phone: str = ""
-    email: str = ""
-    signature: str = ""
-
-
-@dataclass(frozen=True)
-class SelectedCase:
-    year: int
-    unit: str
-    name: str
-    applicant: str
-
-
-@dataclass(frozen=True)
-class Campaign:
-    id: str
-    title: str
-    deadline: datetime
-    timezone: str
-    subject_format: str
-    units: tuple[Unit, ...]
-    categories: tuple[Category, ...]
-    limits: Limits
-    office: Office = Office()
-    subject_keywords: tuple[str, ...] = ()
-    previously_selected: tuple[SelectedCase, ...] = ()
-    ineligible_years: tuple[int, ...] = ()
-    guidance_reply: bool = False
-    source: Path | None = field(default=None, compare=False)
-
-    def unit(self, name: str) -> Unit | None:
-        return next((u for u in self.units if u.name == name), None)
-
-    def category_label(self, key: str | None) -> str:
-        return next((c.label for c in self.categories if c.key == key), "")
-
-    def subject_for(self, unit: str) -> str:
-        return self.subject_format.format(unit=unit)
 
 
 def load_campaign(path: Path) -> Campaign:
