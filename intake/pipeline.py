@@ -26,13 +26,13 @@ from sqlalchemy import Engine, delete, select
 from sqlalchemy.exc import IntegrityError, InterfaceError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
+from campaign import Campaign
 from intake.config import Settings
 from intake.locks import pid_alive
 from intake.outbox import queue_reply
 from intake.reading import ReadCase, StoredFile, read_candidate_entries, read_cases
 from parsers.archives import expand
 from parsers.body import extract_contact, find_cloud_links
-from parsers.campaign import Campaign
 from parsers.candidates import order_from_name
 from parsers.classify import classify_automatic
 from parsers.grouping import group_files
@@ -42,10 +42,10 @@ from parsers.subject import find_unit_in_names, is_reply, match_subject
 from store import models as m
 from store import repo
 from store.blobs import BlobStore, sha256_hex
-from validators.base import Finding, Level, Severity
+from validators.base import Finding
 from validators.facts import CaseFacts, FileFacts, MessageFacts, UnitCase, UnitFacts
 from validators.matching import find_previously_selected, match_candidate_order, same_case
-from validators.registry import judge_case, judge_message, judge_unit, rule_for
+from validators.registry import blocks_receipt, judge_case, judge_message, judge_unit
 
 log = logging.getLogger(__name__)
 
@@ -500,13 +500,10 @@ def _message_facts(
 
 
 def _status_from_findings(session: Session, case: m.Case) -> str:
-    codes = session.scalars(
-        select(m.Finding).where(m.Finding.case_id == case.id, m.Finding.severity == "error")
+    rows = session.execute(
+        select(m.Finding.code, m.Finding.severity).where(m.Finding.case_id == case.id)
     ).all()
-    errors = [
-        Finding(f.code, Severity(f.severity), Level(f.level), f.detail, f.file) for f in codes
-    ]
-    return "deficient" if _has_unit_errors(errors) else "complete"
+    return "deficient" if any(blocks_receipt(code, sev) for code, sev in rows) else "complete"
 
 
 def _add_findings(
@@ -525,6 +522,7 @@ def _add_findings(
                 severity=f.severity.value,
                 detail=f.detail,
                 file=f.file,
+                data=dict(f.data),
                 message_id=message.id if message is not None else None,
                 unit_id=unit.id if unit is not None else None,
                 case_id=case.id if case is not None else None,
@@ -534,11 +532,7 @@ def _add_findings(
 
 def _has_unit_errors(findings: list[Finding]) -> bool:
     """An error the unit must fix; problems on our side never make a case deficient."""
-    for f in findings:
-        rule = rule_for(f.code)
-        if f.severity is Severity.ERROR and not (rule is not None and rule.staff_only):
-            return True
-    return False
+    return any(blocks_receipt(f.code, f.severity) for f in findings)
 
 
 _NAME_NOISE = re.compile(

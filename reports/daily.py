@@ -39,13 +39,14 @@ from markupsafe import Markup
 from PIL import Image, ImageOps
 from sqlalchemy.orm import Session, sessionmaker
 
-from parsers.campaign import Campaign
+from campaign import Campaign
 from reports.charts import COLOURS, Segment, bar_chart, stacked_bars
 from reports.formatting import STAFF_TIME, clock, human_size, local_time
 from store import models as m
 from store.blobs import BlobStore, write_shared
 from store.repo import load_everything
-from validators.registry import rule_for
+from validators.base import Audience
+from validators.registry import audience_of, rule_for
 
 log = logging.getLogger(__name__)
 
@@ -115,7 +116,15 @@ class FindingView:
     file: str | None
     reason: str
     fix: str
-    staff_only: bool
+    audience: Audience
+
+    @property
+    def staff_only(self) -> bool:
+        return self.audience is Audience.STAFF
+
+    @property
+    def unit_must_fix(self) -> bool:
+        return self.audience is Audience.UNIT
 
 
 @dataclass
@@ -169,7 +178,7 @@ class CaseView:
 
     @property
     def errors(self) -> list[FindingView]:
-        return [f for f in self.findings if f.severity == "error" and not f.staff_only]
+        return [f for f in self.findings if f.unit_must_fix]
 
     @property
     def finding_groups(self) -> list[tuple[FindingView, list[FindingView]]]:
@@ -513,13 +522,13 @@ def build_report(
         items: list[DeficiencyView] = []
         uid = unit_ids.get(name)
         for fv in by_unit.get(uid, []) if uid is not None else []:
-            if fv.severity == "error" and not fv.staff_only:
+            if fv.unit_must_fix:
                 items.append(DeficiencyView("单位", None, fv))
         # A later mail answers the earlier ones: only the latest mail's problems are still open.
         if name in latest_submission:
             latest = latest_submission[name]
             for fv in by_message.get(latest.id, []):
-                if fv.severity == "error" and not fv.staff_only:
+                if fv.unit_must_fix:
                     items.append(DeficiencyView(f"邮件《{latest.subject}》", None, fv))
         for unit_case in unit_views_cases(views_by_name[name]):
             items.extend(DeficiencyView(unit_case.name, unit_case, fv) for fv in unit_case.errors)
@@ -657,7 +666,7 @@ def _finding_view(f: m.Finding) -> FindingView:
         file=f.file,
         reason=rule.reason if rule else f.code,
         fix=rule.fix if rule else "",
-        staff_only=bool(rule and rule.staff_only),
+        audience=audience_of(f.code, f.severity),
     )
 
 

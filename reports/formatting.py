@@ -11,11 +11,15 @@ import math
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
+from validators.base import Audience
+
 # Staff read times like this in the report and the workbook.
 STAFF_TIME = "%Y-%m-%d %H:%M"
 # Units read them like this in a notice.
 UNIT_TIME = "%Y年%m月%d日 %H:%M"
 _MB = 1024 * 1024
+# Who acts on a finding, as the badge on a page and the tag in the workbook say it.
+AUDIENCE_LABELS = {Audience.UNIT: "需补正", Audience.ADVICE: "提示", Audience.STAFF: "工作人员"}
 
 
 def clock(seconds: float | None, unknown: str = "—") -> str:

@@ -6,9 +6,9 @@ Two halves, both free of mail and network I/O:
   and the unit's current cases) into a plain `Notice`;
 - `render_notice` turns a `Notice` into zh-CN plain text and HTML with Jinja templates.
 
-Which finding reaches the unit is decided here, in one place (`unit_facing`), so that it can be
-audited against the rule table: a finding reaches the unit unless its rule is `staff_only`
-(our converter is missing, a link we must fetch, a late arrival staff decide on).  Errors on the
+Which finding reaches the unit is the rule table's `audience` (`validators.registry.audience_of`):
+a finding reaches the unit unless it is STAFF's (our converter is missing, a link we must fetch,
+a late arrival staff decide on).  Errors on the
 message or its cases make the answer a deficiency notice; the unit's standing errors (no
 candidate list yet) are listed as outstanding without doing so; unit-facing warnings (subject
 format, file naming, quota) are listed as suggestions that do not block acceptance.
@@ -46,10 +46,11 @@ import jinja2
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
-from parsers.campaign import Campaign, Limits, Office
+from campaign import Campaign, Limits, Office
 from reports.formatting import UNIT_TIME, clock, local_time, mb, minutes
 from store import models as m
-from validators.registry import all_rules, rule_for
+from validators.base import Audience, Severity
+from validators.registry import all_rules, audience_of, rule_for
 
 log = logging.getLogger(__name__)
 
@@ -163,22 +164,17 @@ class RenderedNotice:
 # --------------------------------------------------------------------------- what reaches units
 
 
-def unit_facing(code: str) -> bool:
-    """Whether a finding of this code may be shown to the submitting unit.
-
-    A code without a rule (added to the store by hand, or by a newer version) is shown: hiding
-    an error from the unit is worse than showing one that staff did not mean to send.
-    """
-    rule = rule_for(code)
-    return rule is None or not rule.staff_only
+def unit_facing(code: str, severity: str = Severity.ERROR) -> bool:
+    """Whether a finding of this code may be shown to the submitting unit."""
+    return audience_of(code, severity) is not Audience.STAFF
 
 
 def _is_deficiency(f: m.Finding) -> bool:
-    return f.severity == "error" and unit_facing(f.code)
+    return audience_of(f.code, f.severity) is Audience.UNIT
 
 
 def _is_suggestion(f: m.Finding) -> bool:
-    return f.severity != "error" and unit_facing(f.code)
+    return audience_of(f.code, f.severity) is Audience.ADVICE
 
 
 # --------------------------------------------------------------------------- reading the store

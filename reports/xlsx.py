@@ -25,11 +25,11 @@ from openpyxl.worksheet.datavalidation import DataValidation
 from openpyxl.worksheet.worksheet import Worksheet
 from sqlalchemy.orm import Session
 
-from parsers.campaign import Campaign
-from reports.formatting import clock, local_time
+from campaign import Campaign
+from reports.formatting import AUDIENCE_LABELS, clock, local_time
 from store import models as m
 from store.repo import load_cases, load_findings, load_messages
-from validators.registry import rule_for
+from validators.registry import audience_of, rule_for
 
 STATUS_LABELS = {"complete": "齐全", "deficient": "待补正", "superseded": "已被替换"}
 HEADER_FILL = PatternFill("solid", fgColor="DCE6F1")
@@ -133,9 +133,7 @@ def _header(ws: Worksheet, titles: Sequence[tuple[str, int]]) -> None:
 def _finding_text(f: m.Finding) -> str:
     rule = rule_for(f.code)
     reason = rule.reason if rule else f.code
-    who = (
-        "工作人员" if rule and rule.staff_only else ("需补正" if f.severity == "error" else "提示")
-    )
+    who = AUDIENCE_LABELS[audience_of(f.code, f.severity)]
     return f"[{who}] {reason}" + (f"：{f.detail}" if f.detail else "")
 
 

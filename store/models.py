@@ -159,6 +159,9 @@ class Finding(Base):
     severity: Mapped[str] = mapped_column(String(16))
     detail: Mapped[str] = mapped_column(Text, default="")
     file: Mapped[str | None] = mapped_column(Text)
+    # What the detail says, as data (a cloud link's `expires_at`): read by code, never parsed
+    # back out of the Chinese detail.
+    data: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict, server_default="{}")
     message_id: Mapped[int | None] = mapped_column(ForeignKey("messages.id"), index=True)
     case_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id"), index=True)
     unit_id: Mapped[int | None] = mapped_column(ForeignKey("units.id"), index=True)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from validators.base import Finding, Rule
+from validators.base import Audience, Finding, Rule, Severity
 from validators.facts import CaseFacts, MessageFacts, UnitFacts
 from validators.rules import (
     archive_tool_unavailable,
@@ -81,8 +81,30 @@ def all_rules() -> list[Rule[MessageFacts] | Rule[CaseFacts] | Rule[UnitFacts]]:
     return [*MESSAGE_RULES, *CASE_RULES, *UNIT_RULES]
 
 
+_BY_CODE = {rule.code: rule for rule in all_rules()}
+
+
 def rule_for(code: str) -> Rule[MessageFacts] | Rule[CaseFacts] | Rule[UnitFacts] | None:
-    return next((r for r in all_rules() if r.code == code), None)
+    return _BY_CODE.get(code)
+
+
+def audience_of(code: str, severity: str) -> Audience:
+    """Who must act on a finding of `code`: the rule table's answer, asked by notices, case
+    status and the report alike.
+
+    A code without a rule (added to the store by hand, or by a newer version) is shown to the
+    unit by its severity: hiding an error from the unit is worse than showing one that staff did
+    not mean to send.
+    """
+    rule = rule_for(code)
+    if rule is not None:
+        return rule.audience
+    return Audience.UNIT if severity == Severity.ERROR else Audience.ADVICE
+
+
+def blocks_receipt(code: str, severity: str) -> bool:
+    """Does this finding make the case deficient and the answer a deficiency notice?"""
+    return audience_of(code, severity) is Audience.UNIT
 
 
 def judge_message(facts: MessageFacts) -> list[Finding]:

@@ -3,7 +3,7 @@
 from collections.abc import Iterator
 
 from parsers.archives import STAFF_TAG, is_staff_problem
-from validators.base import Hit, Level, Rule, Severity
+from validators.base import Audience, Hit, Level, Rule, Severity
 from validators.facts import MessageFacts
 
 
@@ -20,5 +20,5 @@ RULE = Rule[MessageFacts](
     reason="服务器缺少解压工具，压缩包未能打开",
     fix="工作人员请安装 unar 或 libarchive-tools 后对该邮件执行 intake retriage，或手工解压",
     check=_check,
-    staff_only=True,
+    audience=Audience.STAFF,
 )

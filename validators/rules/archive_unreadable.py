@@ -1,7 +1,7 @@
 from collections.abc import Iterator
 
 from parsers.archives import is_staff_problem
-from validators.base import Hit, Level, Rule, Severity
+from validators.base import Audience, Hit, Level, Rule, Severity
 from validators.facts import MessageFacts
 
 
@@ -14,6 +14,7 @@ def _check(m: MessageFacts) -> Iterator[Hit]:
 RULE = Rule[MessageFacts](
     code="ARCHIVE_UNREADABLE",
     severity=Severity.ERROR,
+    audience=Audience.UNIT,
     level=Level.MESSAGE,
     reason="压缩包无法打开（损坏、加密、格式不支持或超出安全限制）",
     fix="请使用不加密的 zip 格式重新压缩后发送",

@@ -1,6 +1,6 @@
 from collections.abc import Iterator
 
-from validators.base import Hit, Level, Rule, Severity
+from validators.base import Audience, Hit, Level, Rule, Severity
 from validators.facts import CaseFacts
 
 
@@ -13,6 +13,7 @@ def _check(c: CaseFacts) -> Iterator[Hit]:
 RULE = Rule[CaseFacts](
     code="CATEGORY_MULTIPLE",
     severity=Severity.ERROR,
+    audience=Audience.UNIT,
     level=Level.CASE,
     reason="推荐表勾选了多个类别",
     fix="每个案例只能属于一个类别，请只保留一个“√”",

@@ -1,7 +1,7 @@
 from collections import Counter
 from collections.abc import Iterator
 
-from validators.base import Hit, Level, Rule, Severity
+from validators.base import Audience, Hit, Level, Rule, Severity
 from validators.facts import UnitFacts
 
 
@@ -22,6 +22,7 @@ def _check(u: UnitFacts) -> Iterator[Hit]:
 RULE = Rule[UnitFacts](
     code="CATEGORY_QUOTA",
     severity=Severity.WARNING,
+    audience=Audience.ADVICE,
     level=Level.UNIT,
     reason="某类别的推荐案例数量不在 2–3 个之间",
     fix="每个类别推荐 2–3 个案例",

@@ -1,6 +1,6 @@
 from collections.abc import Iterator
 
-from validators.base import Hit, Level, Rule, Severity
+from validators.base import Audience, Hit, Level, Rule, Severity
 from validators.facts import MessageFacts
 
 
@@ -24,5 +24,5 @@ RULE = Rule[MessageFacts](
     reason="材料以网盘或超大附件链接发送，需要工作人员在链接过期前下载",
     fix="工作人员请在到期前下载链接中的材料并导入",
     check=_check,
-    staff_only=True,
+    audience=Audience.STAFF,
 )

@@ -1,6 +1,6 @@
 from collections.abc import Iterator
 
-from validators.base import Hit, Level, Rule, Severity
+from validators.base import Audience, Hit, Level, Rule, Severity
 from validators.facts import MessageFacts
 
 
@@ -12,6 +12,7 @@ def _check(m: MessageFacts) -> Iterator[Hit]:
 RULE = Rule[MessageFacts](
     code="CONTACT_MISSING",
     severity=Severity.ERROR,
+    audience=Audience.UNIT,
     level=Level.MESSAGE,
     reason="邮件正文未注明工作负责人的姓名、联系电话和邮箱",
     fix="请回复本邮件，在正文中写明工作负责人的姓名、联系电话（手机）和电子邮箱",

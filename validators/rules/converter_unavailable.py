@@ -1,6 +1,6 @@
 from collections.abc import Iterator
 
-from validators.base import Hit, Level, Rule, Severity
+from validators.base import Audience, Hit, Level, Rule, Severity
 from validators.facts import CaseFacts
 
 
@@ -16,5 +16,5 @@ RULE = Rule[CaseFacts](
     reason="服务器未能转换 .doc/.wps 推荐表（LibreOffice 缺失或转换失败）",
     fix="工作人员请检查 LibreOffice 后执行 intake retriage，或手工打开推荐表核对",
     check=_check,
-    staff_only=True,
+    audience=Audience.STAFF,
 )

@@ -1,6 +1,6 @@
 from collections.abc import Iterator
 
-from validators.base import Hit, Level, Rule, Severity
+from validators.base import Audience, Hit, Level, Rule, Severity
 from validators.facts import CaseFacts
 
 # 推荐单位意见 is left out: its seal and date live on the stamped scan, not in the Word copy.
@@ -20,6 +20,7 @@ def _check(c: CaseFacts) -> Iterator[Hit]:
 RULE = Rule[CaseFacts](
     code="FIELD_MISSING",
     severity=Severity.ERROR,
+    audience=Audience.UNIT,
     level=Level.CASE,
     reason="推荐表中有栏目未填写（或仍是表格中的填写说明）",
     fix="请在推荐表中填写该栏目，删除表格自带的填写说明文字后重新发送该案例",

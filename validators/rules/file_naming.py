@@ -2,7 +2,7 @@
 
 from collections.abc import Iterator
 
-from validators.base import Hit, Level, Rule, Severity
+from validators.base import Audience, Hit, Level, Rule, Severity
 from validators.facts import CaseFacts
 
 _EXPECTED = {"form_word": "推荐表", "photo": "照片", "video": "视频"}
@@ -27,6 +27,7 @@ def _check(c: CaseFacts) -> Iterator[Hit]:
 RULE = Rule[CaseFacts](
     code="FILE_NAMING",
     severity=Severity.WARNING,
+    audience=Audience.ADVICE,
     level=Level.CASE,
     reason="文件命名不符合“单位+案例名+推荐表/照片/视频”的格式",
     fix="请按“北京市XX推荐表.doc”“北京市XX照片（照片说明）.jpg”“北京市XX视频.mp4”的格式命名文件",

@@ -1,6 +1,6 @@
 from collections.abc import Iterator
 
-from validators.base import Hit, Level, Rule, Severity
+from validators.base import Audience, Hit, Level, Rule, Severity
 from validators.facts import CaseFacts
 
 
@@ -12,6 +12,7 @@ def _check(c: CaseFacts) -> Iterator[Hit]:
 RULE = Rule[CaseFacts](
     code="FORM_SCAN_MISSING",
     severity=Severity.ERROR,
+    audience=Audience.UNIT,
     level=Level.CASE,
     reason="缺少加盖公章的推荐表扫描件",
     fix="请补充推荐表盖章扫描件（PDF 或 JPG，如“北京市XX推荐表（盖章）.pdf”）",

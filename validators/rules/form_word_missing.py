@@ -1,6 +1,6 @@
 from collections.abc import Iterator
 
-from validators.base import Hit, Level, Rule, Severity
+from validators.base import Audience, Hit, Level, Rule, Severity
 from validators.facts import CaseFacts
 
 
@@ -12,6 +12,7 @@ def _check(c: CaseFacts) -> Iterator[Hit]:
 RULE = Rule[CaseFacts](
     code="FORM_WORD_MISSING",
     severity=Severity.ERROR,
+    audience=Audience.UNIT,
     level=Level.CASE,
     reason="缺少推荐表的 Word 电子版",
     fix="请在案例文件夹中补充 Word 版推荐表（如“北京市XX推荐表.docx”）",

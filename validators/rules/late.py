@@ -1,7 +1,7 @@
 from collections.abc import Iterator
 from zoneinfo import ZoneInfo
 
-from validators.base import Hit, Level, Rule, Severity
+from validators.base import Audience, Hit, Level, Rule, Severity
 from validators.facts import MessageFacts
 
 
@@ -19,5 +19,5 @@ RULE = Rule[MessageFacts](
     reason="材料在截止时间之后收到",
     fix="由工作人员决定是否受理",
     check=_check,
-    staff_only=True,
+    audience=Audience.STAFF,
 )

@@ -1,6 +1,6 @@
 from collections.abc import Iterator
 
-from validators.base import Hit, Level, Rule, Severity
+from validators.base import Audience, Hit, Level, Rule, Severity
 from validators.facts import UnitFacts
 
 
@@ -12,6 +12,7 @@ def _check(u: UnitFacts) -> Iterator[Hit]:
 RULE = Rule[UnitFacts](
     code="LIST_MISSING",
     severity=Severity.ERROR,
+    audience=Audience.UNIT,
     level=Level.UNIT,
     reason="未收到推荐名单",
     fix="请补充发送加盖公章的候选案例推荐名单（注明推荐顺序），如“北京市推荐名单.pdf”",

@@ -2,7 +2,7 @@
 
 from collections.abc import Iterator
 
-from validators.base import Hit, Level, Rule, Severity
+from validators.base import Audience, Hit, Level, Rule, Severity
 from validators.facts import CaseFacts
 
 
@@ -21,5 +21,5 @@ RULE = Rule[CaseFacts](
     reason="服务器未能检查视频（ffprobe 缺失或超时）",
     fix="工作人员请检查 ffprobe 后执行 intake retriage，或手工打开视频核对时长",
     check=_check,
-    staff_only=True,
+    audience=Audience.STAFF,
 )

@@ -1,7 +1,7 @@
 from collections.abc import Iterator
 
 from parsers.body import is_mainland_mobile
-from validators.base import Hit, Level, Rule, Severity
+from validators.base import Audience, Hit, Level, Rule, Severity
 from validators.facts import CaseFacts
 
 
@@ -14,6 +14,7 @@ def _check(c: CaseFacts) -> Iterator[Hit]:
 RULE = Rule[CaseFacts](
     code="MOBILE_INVALID",
     severity=Severity.WARNING,
+    audience=Audience.ADVICE,
     level=Level.CASE,
     reason="推荐表“手机”栏不是有效的大陆手机号码",
     fix="请核对联系人手机号码（11 位，以 1 开头）",

@@ -1,6 +1,6 @@
 from collections.abc import Iterator
 
-from validators.base import Hit, Level, Rule, Severity
+from validators.base import Audience, Hit, Level, Rule, Severity
 from validators.facts import MessageFacts
 
 
@@ -12,6 +12,7 @@ def _check(m: MessageFacts) -> Iterator[Hit]:
 RULE = Rule[MessageFacts](
     code="NO_MATERIALS",
     severity=Severity.ERROR,
+    audience=Audience.UNIT,
     level=Level.MESSAGE,
     reason="邮件中没有找到推荐材料",
     fix="请将每个案例的推荐材料放入独立文件夹并压缩（如“北京市XX推荐材料.zip”），作为附件重新发送",

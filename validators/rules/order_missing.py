@@ -1,6 +1,6 @@
 from collections.abc import Iterator
 
-from validators.base import Hit, Level, Rule, Severity
+from validators.base import Audience, Hit, Level, Rule, Severity
 from validators.facts import UnitFacts
 
 
@@ -15,6 +15,7 @@ def _check(u: UnitFacts) -> Iterator[Hit]:
 RULE = Rule[UnitFacts](
     code="ORDER_MISSING",
     severity=Severity.WARNING,
+    audience=Audience.ADVICE,
     level=Level.UNIT,
     reason="无法确定推荐顺序",
     fix="请在推荐名单中注明每个类别内的推荐顺序",

@@ -1,6 +1,6 @@
 from collections.abc import Iterator
 
-from validators.base import Hit, Level, Rule, Severity
+from validators.base import Audience, Hit, Level, Rule, Severity
 from validators.facts import CaseFacts
 
 
@@ -13,6 +13,7 @@ def _check(c: CaseFacts) -> Iterator[Hit]:
 RULE = Rule[CaseFacts](
     code="PHOTO_CAPTION_MISSING",
     severity=Severity.ERROR,
+    audience=Audience.UNIT,
     level=Level.CASE,
     reason="照片缺少照片说明",
     fix="请在照片文件名的括号中写明照片说明，如“北京市XX照片（照片说明）.jpg”，或附照片说明文件",

@@ -1,6 +1,6 @@
 from collections.abc import Iterator
 
-from validators.base import Hit, Level, Rule, Severity
+from validators.base import Audience, Hit, Level, Rule, Severity
 from validators.facts import CaseFacts
 
 
@@ -14,6 +14,7 @@ def _check(c: CaseFacts) -> Iterator[Hit]:
 RULE = Rule[CaseFacts](
     code="PHOTO_COUNT",
     severity=Severity.ERROR,
+    audience=Audience.UNIT,
     level=Level.CASE,
     reason="照片数量不符合要求",
     fix="请按要求提供 3–5 张照片（JPG 或 PNG），每张附照片说明",

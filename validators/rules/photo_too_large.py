@@ -1,7 +1,7 @@
 import math
 from collections.abc import Iterator
 
-from validators.base import Hit, Level, Rule, Severity
+from validators.base import Audience, Hit, Level, Rule, Severity
 from validators.facts import CaseFacts
 
 _MB = 1024 * 1024
@@ -23,6 +23,7 @@ def _check(c: CaseFacts) -> Iterator[Hit]:
 RULE = Rule[CaseFacts](
     code="PHOTO_TOO_LARGE",
     severity=Severity.ERROR,
+    audience=Audience.UNIT,
     level=Level.CASE,
     reason="照片文件超过大小上限",
     fix="请压缩或缩小该照片，使其不超过规定大小，再重新发送该案例",

@@ -1,6 +1,6 @@
 from collections.abc import Iterator
 
-from validators.base import Hit, Level, Rule, Severity
+from validators.base import Audience, Hit, Level, Rule, Severity
 from validators.facts import CaseFacts
 
 
@@ -12,6 +12,7 @@ def _check(c: CaseFacts) -> Iterator[Hit]:
 RULE = Rule[CaseFacts](
     code="PREVIOUSLY_SELECTED",
     severity=Severity.ERROR,
+    audience=Audience.UNIT,
     level=Level.CASE,
     reason="该案例已入选往年（2021、2022 年）绿色低碳典型案例，不再参与本年度推选",
     fix="请更换为其他案例；如确属不同案例，请在回复中说明区别",

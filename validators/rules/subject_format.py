@@ -1,6 +1,6 @@
 from collections.abc import Iterator
 
-from validators.base import Hit, Level, Rule, Severity
+from validators.base import Audience, Hit, Level, Rule, Severity
 from validators.facts import MessageFacts
 
 
@@ -12,6 +12,7 @@ def _check(m: MessageFacts) -> Iterator[Hit]:
 RULE = Rule[MessageFacts](
     code="SUBJECT_FORMAT",
     severity=Severity.WARNING,
+    audience=Audience.ADVICE,
     level=Level.MESSAGE,
     reason="邮件主题与通知要求的格式不一致",
     fix="今后请按“XX省（区、市）低碳发展典型案例申报材料”的格式填写邮件主题",

@@ -1,6 +1,6 @@
 from collections.abc import Iterator
 
-from validators.base import Hit, Level, Rule, Severity
+from validators.base import Audience, Hit, Level, Rule, Severity
 from validators.facts import MessageFacts
 
 
@@ -12,6 +12,7 @@ def _check(m: MessageFacts) -> Iterator[Hit]:
 RULE = Rule[MessageFacts](
     code="UNIT_UNKNOWN",
     severity=Severity.ERROR,
+    audience=Audience.UNIT,
     level=Level.MESSAGE,
     reason="无法从邮件主题、发件人或文件名确定推荐单位",
     fix="请按“XX省（区、市）低碳发展典型案例申报材料”的格式在邮件主题中写明推荐单位后重新发送",

@@ -1,6 +1,6 @@
 from collections.abc import Iterator
 
-from validators.base import Hit, Level, Rule, Severity
+from validators.base import Audience, Hit, Level, Rule, Severity
 from validators.facts import CaseFacts
 
 
@@ -14,6 +14,7 @@ def _check(c: CaseFacts) -> Iterator[Hit]:
 RULE = Rule[CaseFacts](
     code="VIDEO_COUNT",
     severity=Severity.ERROR,
+    audience=Audience.UNIT,
     level=Level.CASE,
     reason="视频数量超过要求",
     fix="请保留不超过 3 个视频后重新发送该案例",

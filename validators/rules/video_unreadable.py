@@ -1,7 +1,7 @@
 from collections.abc import Iterator
 
 from parsers.media import INTERNAL_VIDEO_ERRORS
-from validators.base import Hit, Level, Rule, Severity
+from validators.base import Audience, Hit, Level, Rule, Severity
 from validators.facts import CaseFacts
 
 
@@ -16,6 +16,7 @@ def _check(c: CaseFacts) -> Iterator[Hit]:
 RULE = Rule[CaseFacts](
     code="VIDEO_UNREADABLE",
     severity=Severity.ERROR,
+    audience=Audience.UNIT,
     level=Level.CASE,
     reason="视频文件无法识别或读取",
     fix="请提供能正常播放的视频文件（如 MP4），再重新发送该案例",
