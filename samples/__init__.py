@@ -1,0 +1,1 @@
+"""Realistic sample files and mail: forms, scans, photos, videos, archives, whole seasons."""
