@@ -13,9 +13,11 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from campaign import CampaignError
+from intake import faults
 from intake.app import App
 from intake.config import ConfigError, load_settings, settings_help
+from intake.faults import check_paths
+from intake.logs import configure_console
 from intake.sources import collect, read_messages
 
 EXIT_OK, EXIT_INPUT_FAILED, EXIT_USAGE = 0, 1, 2
@@ -237,17 +239,21 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    logging.basicConfig(
-        level=logging.DEBUG if args.verbose else logging.WARNING,
-        format="%(asctime)s %(levelname)s %(name)s %(message)s",
-    )
+    configure_console(verbose=args.verbose)
     try:
-        app = App(load_settings(args.config))
+        settings = load_settings(args.config)
+        check_paths(settings)
+        app = App(settings)
         app.campaign  # noqa: B018 - fail fast with exit 2 on a broken campaign file
-    except (ConfigError, CampaignError) as exc:
-        print(f"intake: {exc}", file=sys.stderr)
-        return EXIT_USAGE
-    return COMMANDS[args.command](app, args)
+        return COMMANDS[args.command](app, args)
+    except Exception as exc:
+        # A setting that is wrong, or a server that is not there: one line, no traceback.
+        status = faults.report(exc)
+        if status is None:
+            raise
+        if args.verbose:
+            logging.getLogger("intake").debug("details", exc_info=exc)
+        return status
 
 
 if __name__ == "__main__":

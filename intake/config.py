@@ -45,6 +45,21 @@ class ConfigError(ValueError):
     """A setting is missing or malformed; the CLI exits with status 2."""
 
 
+def env_name(key: str) -> str:
+    """The environment variable of a setting: `database_url` → `INTAKE_DATABASE_URL`."""
+    return f"INTAKE_{key.upper()}"
+
+
+class SettingError(ConfigError):
+    """One setting is wrong: the line names it (variable and TOML key), what is wrong, and what
+    would be right, so that an office's IT staff can fix it without reading code."""
+
+    def __init__(self, key: str, problem: str, fix: str = "") -> None:
+        self.key, self.problem, self.fix = key, problem, fix
+        line = f"{env_name(key)} ({key} in the TOML file): {problem}"
+        super().__init__(f"{line}; {fix}" if fix else line)
+
+
 @dataclass
 class Settings:
     database_url: str = ""
@@ -116,6 +131,10 @@ def _flatten(raw: dict[str, Any], prefix: str = "") -> dict[str, Any]:
     return out
 
 
+SECURITY = ("ssl", "starttls", "none")
+_KIND_WORDS = {"bool": "true or false", "int": "a whole number", "float": "a number"}
+
+
 def _coerce(name: str, value: Any, kind: Any) -> Any:
     text = str(value).strip()
     try:
@@ -134,7 +153,7 @@ def _coerce(name: str, value: Any, kind: Any) -> Any:
         if kind in (Path, "Path", "Path | None"):
             return Path(os.path.expanduser(text)) if text else None
     except ValueError as exc:
-        raise ConfigError(f"setting {name}: cannot read {value!r} as {kind}") from exc
+        raise SettingError(name, f"cannot read {value!r} as {_KIND_WORDS.get(str(kind), kind)}") from exc
     return text
 
 
@@ -159,15 +178,18 @@ def load_settings(
             try:
                 values[key] = Path(secret_file).read_text(encoding="utf-8").strip()
             except OSError as exc:
-                raise ConfigError(f"cannot read secret file for {key}: {exc}") from exc
+                raise SettingError(
+                    f"{key}_file", f"cannot read the secret file {secret_file}: {exc.strerror}"
+                ) from exc
     unknown = sorted(set(values) - set(known))
     if unknown:
         raise ConfigError(f"unknown settings: {', '.join(unknown)}")
     settings = Settings(**{k: _coerce(k, v, known[k]) for k, v in values.items()})
-    if settings.imap_security not in ("ssl", "starttls", "none"):
-        raise ConfigError("imap_security must be ssl, starttls or none")
-    if settings.smtp_security not in ("ssl", "starttls", "none"):
-        raise ConfigError("smtp_security must be ssl, starttls or none")
+    for key in ("imap_security", "smtp_security"):
+        if getattr(settings, key) not in SECURITY:
+            raise SettingError(
+                key, f"{getattr(settings, key)!r} is not a security mode", "use ssl, starttls or none"
+            )
     return settings
 
 

@@ -118,6 +118,34 @@ def configure(
     logging.getLogger("imapclient").setLevel(logging.WARNING)
 
 
+class BriefFormatter(logging.Formatter):
+    """One line per record for a person at a terminal: an exception is named, not traced back
+    (the traceback comes with `-v`)."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        if record.exc_info and record.exc_info[1] is not None:
+            exc = record.exc_info[1]
+            record = logging.makeLogRecord(
+                {**vars(record), "exc_info": None, "exc_text": None, "msg": record.getMessage()}
+            )
+            record.msg = f"{record.msg} ({type(exc).__name__}; run with -v for details)"
+            record.args = None
+        return super().format(record)
+
+
+def configure_console(verbose: bool = False) -> None:
+    """Logging for one-shot commands: warnings and errors, one line each, on stderr; everything
+    with tracebacks under `-v`."""
+    handler = logging.StreamHandler(sys.stderr)
+    fmt = "%(asctime)s %(levelname)s %(name)s %(message)s"
+    handler.setFormatter(logging.Formatter(fmt) if verbose else BriefFormatter(fmt))
+    root = logging.getLogger()
+    for old in list(root.handlers):
+        root.removeHandler(old)
+    root.addHandler(handler)
+    root.setLevel(logging.DEBUG if verbose else logging.WARNING)
+
+
 def event(logger: logging.Logger, name: str, level: int = logging.INFO, /, **fields: Any) -> None:
     """Log one event with fields: `event(log, "poll.done", processed=3)`."""
     # LogRecord refuses `extra` keys that shadow its own attributes (name, msg, args…).

@@ -10,17 +10,48 @@ from typing import Any
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy import Engine, create_engine, event, make_url, text
+from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 MIGRATIONS = Path(__file__).parent / "migrations"
+# Schemes this service is built and tested for.
+SCHEMES = ("sqlite:///PATH", "postgresql+psycopg://USER@HOST:PORT/DATABASE")
+# A server that swallows packets must not hang a start for minutes.
+CONNECT_TIMEOUT_S = 10
+
+
+class DatabaseUrlInvalid(ValueError):
+    """The URL itself is wrong (scheme, shape, a SQLite path that cannot exist): fix the setting."""
+
+
+class DatabaseUnreachable(Exception):
+    """The database server is down, refuses, times out or rejects the login: try again later."""
+
+    def __init__(self, where: str, reason: str) -> None:
+        super().__init__(f"{where}: {reason}")
+        self.where, self.reason = where, reason
 
 
 def make_engine(url: str) -> Engine:
-    if url.startswith("sqlite"):
-        path = url.split(":///", 1)[-1]
+    """An engine for `url`; raises `DatabaseUrlInvalid` for a URL that can never work."""
+    try:
+        parsed = make_url(url)
+    except ArgumentError:
+        raise DatabaseUrlInvalid(
+            f"{url.split('://', 1)[0] + '://…' if '://' in url else 'this'} is not a database "
+            f"URL; use {' or '.join(SCHEMES)}"
+        ) from None
+    if parsed.get_backend_name() == "sqlite":
+        path = parsed.database
         if path and path != ":memory:":
-            Path(path).parent.mkdir(parents=True, exist_ok=True)
+            try:
+                Path(path).parent.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                raise DatabaseUrlInvalid(
+                    f"cannot create the folder {Path(path).parent} for the SQLite file: "
+                    f"{exc.strerror}"
+                ) from None
         engine = create_engine(url, connect_args={"timeout": 60})
 
         @event.listens_for(engine, "connect")
@@ -33,7 +64,50 @@ def make_engine(url: str) -> Engine:
             cur.close()
 
         return engine
-    return create_engine(url, pool_pre_ping=True)
+    connect_args = (
+        {"connect_timeout": CONNECT_TIMEOUT_S} if parsed.get_backend_name() == "postgresql" else {}
+    )
+    try:
+        return create_engine(url, pool_pre_ping=True, connect_args=connect_args)
+    except NoSuchModuleError:
+        raise DatabaseUrlInvalid(
+            f"unknown scheme {parsed.drivername!r}; use {' or '.join(SCHEMES)}"
+        ) from None
+    except ImportError as exc:
+        raise DatabaseUrlInvalid(
+            f"the driver for {parsed.drivername!r} is not installed ({exc.name}); "
+            f"use {' or '.join(SCHEMES)}"
+        ) from None
+
+
+def unreachable_reason(exc: OperationalError) -> str:
+    """Why a connection failed, in a few words, without the driver's text (which may quote the
+    server's whole answer)."""
+    text = str(exc.orig or exc).lower()
+    for needle, reason in (
+        ("password authentication failed", "the server rejected the user name or password"),
+        ("no password supplied", "the server wants a password and none was given"),
+        ("does not exist", "the server says that database or role does not exist"),
+        ("connection refused", "connection refused (is the server running?)"),
+        ("timeout", "no answer (timed out)"),
+        ("timed out", "no answer (timed out)"),
+        ("could not translate host name", "the host name cannot be resolved"),
+        ("name or service not known", "the host name cannot be resolved"),
+        ("no route to host", "no route to the host"),
+        ("network is unreachable", "the network is unreachable"),
+        ("the database system is starting up", "the server is still starting up"),
+        ("too many connections", "the server has too many connections"),
+    ):
+        if needle in text:
+            return reason
+    return f"connection failed ({type(exc.orig or exc).__name__})"
+
+
+def where(engine: Engine) -> str:
+    url = engine.url
+    if url.get_backend_name() == "sqlite":
+        return str(url.database)
+    return f"{url.host or 'localhost'}:{url.port or 5432}/{url.database or ''}"
 
 
 def alembic_config() -> Config:
@@ -66,6 +140,19 @@ def migrate(engine: Engine) -> None:
     fresh database): an advisory lock on PostgreSQL, a lock file beside a SQLite database.
     """
     cfg = alembic_config()
+    try:
+        with _sqlite_file_lock(engine), engine.connect():
+            pass
+    except OperationalError as exc:
+        if engine.dialect.name == "sqlite":
+            raise DatabaseUrlInvalid(
+                f"cannot open the SQLite file {engine.url.database}: {exc.orig}"
+            ) from None
+        raise DatabaseUnreachable(where(engine), unreachable_reason(exc)) from None
+    except OSError as exc:  # the lock file beside a SQLite database
+        raise DatabaseUrlInvalid(
+            f"cannot use the folder of {engine.url.database}: {exc.strerror}"
+        ) from None
     with _sqlite_file_lock(engine), engine.begin() as conn:
         if conn.dialect.name == "postgresql":
             conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK_KEY})
