@@ -39,6 +39,7 @@ from parsers.grouping import group_files
 from parsers.mail import parse_mail
 from parsers.model import Attachment, CaseGroup, CloudLink, Contact, Expanded, Kind, ParsedMail
 from parsers.subject import find_unit_in_names, is_reply, match_subject
+from programs import unar
 from store import models as m
 from store import repo
 from store.blobs import BlobStore, sha256_hex
@@ -199,7 +200,7 @@ class Pipeline:
             msg.processed_at = datetime.now(UTC)
             return "ignored"
         subject = match_subject(mail.subject, self.campaign)
-        expanded = expand(materials(mail))
+        expanded = expand(materials(mail), rar=unar.read_member)
         cloud_links = find_cloud_links(mail.text, mail.html)
         has_materials = bool(materials(mail) or cloud_links)
         names_call = bool(subject.unit or _mentions_call(mail, self.campaign))
@@ -440,7 +441,7 @@ class Pipeline:
     def _retriage_message(self, session: Session, msg: m.Message) -> None:
         mail = parse_mail(self.blobs.get(msg.raw_sha256))
         subject = match_subject(mail.subject, self.campaign)
-        expanded = expand(materials(mail))
+        expanded = expand(materials(mail), rar=unar.read_member)
         unit_name = msg.unit.name if msg.unit else None
         links = find_cloud_links(mail.text, mail.html)
         facts = _message_facts(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
+from enum import Enum
 from typing import Literal
 
 Kind = Literal["submission", "auto_reply", "bounce", "other"]
@@ -83,11 +84,56 @@ class ExtractedFile:
         return self.path[-1]
 
 
+class ArchiveProblemKind(Enum):
+    """What kept (part of) an archive from being unpacked; the rules word it for people."""
+
+    UNSUPPORTED_FORMAT = "unsupported_format"  # gzip, xz, tar…: `label` names it
+    UNSUPPORTED_METHOD = "unsupported_method"  # compression method `label` (digits: a number)
+    ENCRYPTED = "encrypted"  # no `members`: the whole archive; else those members
+    CORRUPT = "corrupt"  # `damage` says how; `members` that were lost, if known
+    SPLIT = "split"  # one volume of a multi-volume archive
+    TOO_DEEP = "too_deep"  # archives nested deeper than `limit`
+    TOO_LARGE = "too_large"  # unpacked size of the message over `limit` bytes
+    MEMBER_TOO_LARGE = "member_too_large"  # one member over `limit` bytes
+    TOO_MANY_MEMBERS = "too_many_members"  # more files than `limit`
+    RATIO = "ratio"  # compressed `limit` times or more: a bomb (no `members`: the whole 7z)
+    UNSAFE_PATH = "unsafe_path"  # a member name pointing outside the archive
+    LINK = "link"  # a symbolic link member, skipped
+    TOOL_TIMEOUT = "tool_timeout"  # the RAR tool ran over `limit` seconds
+    TOOL_MISSING = "tool_missing"  # no RAR tool installed here: ours to fix, not the unit's
+
+
+class ArchiveDamage(Enum):
+    """How a corrupt archive or member is damaged; `label` holds the library's own words."""
+
+    NO_DIRECTORY = "no_directory"  # a zip's central directory is unreadable
+    UNREADABLE = "unreadable"  # the archive as a whole cannot be opened
+    CRC = "crc"
+    TRUNCATED = "truncated"
+    BAD_HEADER = "bad_header"
+    OVERLAPPING = "overlapping"  # zip entries that share data: a bomb technique
+    UNDECODABLE = "undecodable"  # anything else; `label` is the exception's type
+
+
 @dataclass(frozen=True)
 class ArchiveProblem:
+    """One line about one archive: `name` is its path ("outer.zip/inner.7z")."""
+
     name: str
-    reason: str
-    encrypted: bool = False
+    kind: ArchiveProblemKind
+    members: tuple[str, ...] = ()
+    limit: float | None = None
+    label: str | None = None
+    damage: ArchiveDamage | None = None
+
+    @property
+    def encrypted(self) -> bool:
+        return self.kind is ArchiveProblemKind.ENCRYPTED
+
+    @property
+    def ours(self) -> bool:
+        """The service's own problem (a tool missing here), for staff rather than the unit."""
+        return self.kind is ArchiveProblemKind.TOOL_MISSING
 
 
 @dataclass

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import gzip
 import hashlib
 import io
@@ -16,11 +17,12 @@ import zipfile
 from pathlib import Path
 
 import pytest
-import rarfile
 
-from parsers import archives
-from parsers.archives import ArchiveLimits, archive_format, expand, is_staff_problem
-from parsers.model import ArchiveProblem, Attachment, Expanded
+from parsers.archive_names import split_name
+from parsers.archive_run import read_capped
+from parsers.archives import ArchiveLimits, RarReader, archive_format, expand
+from parsers.model import ArchiveProblem, ArchiveProblemKind, Attachment, Expanded
+from programs import unar
 from tests.builders.zips import (
     RAR4_IMAGES,
     RAR5_SOLID_IMAGES,
@@ -30,25 +32,46 @@ from tests.builders.zips import (
     make_rar5,
     make_zip,
 )
+from validators.rules import archive_tool_unavailable as tool_unavailable
+from validators.rules import archive_unreadable as unreadable
 
 JPEG = b"\xff\xd8\xff\xe0" + bytes(range(256)) * 4
 DOCX_MEMBERS = {"[Content_Types].xml": b"<Types/>", "word/document.xml": b"<w:document/>"}
 
 
-def run(name: str, data: bytes, limits: ArchiveLimits | None = None) -> Expanded:
-    return expand([Attachment(name, "application/octet-stream", data)], limits or ArchiveLimits())
+def run(
+    name: str,
+    data: bytes,
+    limits: ArchiveLimits | None = None,
+    rar: RarReader | None = unar.read_member,
+) -> Expanded:
+    attachments = [Attachment(name, "application/octet-stream", data)]
+    return expand(attachments, limits or ArchiveLimits(), rar=rar)
 
 
 def files_of(result: Expanded) -> dict[tuple[str, ...], bytes]:
     return {f.path: f.data for f in result.files}
 
 
+def detail(problem: ArchiveProblem) -> str:
+    """The sentence the rules put in the notice (or the staff line) for this problem."""
+    return tool_unavailable.detail_for(problem) if problem.ours else unreadable.detail_for(problem)
+
+
 def reasons(result: Expanded) -> list[str]:
-    return [p.reason for p in result.problems]
+    return [detail(p) for p in result.problems]
+
+
+def described(problems: list[ArchiveProblem]) -> list[tuple[str, str, bool]]:
+    return [(p.name, detail(p), p.encrypted) for p in problems]
+
+
+def problem(name: str, reason: str, encrypted: bool = False) -> tuple[str, str, bool]:
+    return (name, reason, encrypted)
 
 
 def rar_tool_or_skip() -> None:
-    if archives._rar_backend() is None:
+    if unar.find_tool() is None:
         pytest.skip("no RAR tool (unrar, unar, 7z or bsdtar) installed")
 
 
@@ -103,7 +126,7 @@ def test_plain_attachment_keeps_its_name_as_path() -> None:
 def test_unsupported_compression_format_is_reported() -> None:
     result = run("材料.tar.gz", gzip.compress(b"tar bytes"))
     assert result.files == []
-    assert result.problems == [ArchiveProblem("材料.tar.gz", "不支持的压缩格式（gzip）")]
+    assert described(result.problems) == [problem("材料.tar.gz", "不支持的压缩格式（gzip）")]
 
 
 # --- names --------------------------------------------------------------------------------------
@@ -243,8 +266,8 @@ def test_total_size_is_per_message_and_stops_further_unpacking() -> None:
         limits,
     )
     assert [f.path for f in result.files] == [("1.zip", "a.bin"), ("1.zip", "b.bin"), ("3.pdf",)]
-    assert result.problems == [
-        ArchiveProblem("2.zip", "压缩包超出安全限制：解压后总大小超过 9.8 KB")
+    assert described(result.problems) == [
+        problem("2.zip", "压缩包超出安全限制：解压后总大小超过 9.8 KB")
     ]
 
 
@@ -277,8 +300,8 @@ def test_nested_archives_are_expanded_up_to_the_depth_limit() -> None:
 
     limited = run("第一层.zip", level1, ArchiveLimits(max_depth=2))
     assert ("第一层.zip", "外层", "第二层.dat", "第二层.txt") in files_of(limited)
-    assert limited.problems == [
-        ArchiveProblem(
+    assert described(limited.problems) == [
+        problem(
             "第一层.zip/外层/第二层.dat/内层/第三层.zip", "压缩包超出安全限制：嵌套层数超过 2 层"
         )
     ]
@@ -299,12 +322,12 @@ def test_nested_archives_are_expanded_up_to_the_depth_limit() -> None:
     ],
 )
 def test_member_name_splitting(name: str, parts: tuple[str, ...] | None) -> None:
-    assert archives._split(name) == parts
+    assert split_name(name) == parts
 
 
 def test_read_capped_stops_one_byte_over() -> None:
-    assert archives._read_capped(io.BytesIO(b"x" * 5000), 100) == b"x" * 101
-    assert archives._read_capped(io.BytesIO(b"x" * 100), 100) == b"x" * 100
+    assert read_capped(io.BytesIO(b"x" * 5000), 100) == b"x" * 101
+    assert read_capped(io.BytesIO(b"x" * 100), 100) == b"x" * 100
 
 
 # --- encryption ---------------------------------------------------------------------------------
@@ -314,15 +337,17 @@ def test_encrypted_zip_is_reported_not_guessed() -> None:
     zipped = make_zip({"1.jpg": JPEG, "2.jpg": JPEG}, encrypted=["1.jpg", "2.jpg"])
     result = run("a.zip", zipped)
     assert result.files == []
-    assert result.problems == [ArchiveProblem("a.zip", "压缩包已加密，无法读取", encrypted=True)]
+    assert described(result.problems) == [
+        problem("a.zip", "压缩包已加密，无法读取", encrypted=True)
+    ]
 
 
 def test_partly_encrypted_zip_keeps_the_plain_members() -> None:
     zipped = make_zip({"1.jpg": JPEG, "推荐表.doc": b"doc"}, encrypted=["推荐表.doc"])
     result = run("a.zip", zipped)
     assert files_of(result) == {("a.zip", "1.jpg"): JPEG}
-    assert result.problems == [
-        ArchiveProblem("a.zip", "压缩包中有文件已加密，无法读取：推荐表.doc", encrypted=True)
+    assert described(result.problems) == [
+        problem("a.zip", "压缩包中有文件已加密，无法读取：推荐表.doc", encrypted=True)
     ]
 
 
@@ -341,7 +366,9 @@ def test_zip_encrypted_by_7z(tmp_path: Path, method: str) -> None:
     )
     result = run("a.zip", out.read_bytes())
     assert result.files == []
-    assert result.problems == [ArchiveProblem("a.zip", "压缩包已加密，无法读取", encrypted=True)]
+    assert described(result.problems) == [
+        problem("a.zip", "压缩包已加密，无法读取", encrypted=True)
+    ]
 
 
 @pytest.mark.parametrize("header_encryption", [False, True])
@@ -349,18 +376,20 @@ def test_encrypted_7z(header_encryption: bool) -> None:
     data = make_7z({"1.jpg": JPEG}, password="secret", header_encryption=header_encryption)
     result = run("a.7z", data)
     assert result.files == []
-    assert result.problems == [ArchiveProblem("a.7z", "压缩包已加密，无法读取", encrypted=True)]
+    assert described(result.problems) == [problem("a.7z", "压缩包已加密，无法读取", encrypted=True)]
 
 
 def test_encrypted_rar_member_and_encrypted_rar_headers() -> None:
     rar = make_rar5({"1.jpg": JPEG, "推荐表.doc": b"doc"}, encrypted=["推荐表.doc"])
     result = run("a.rar", rar)
     assert files_of(result) == {("a.rar", "1.jpg"): JPEG}
-    assert result.problems == [
-        ArchiveProblem("a.rar", "压缩包中有文件已加密，无法读取：推荐表.doc", encrypted=True)
+    assert described(result.problems) == [
+        problem("a.rar", "压缩包中有文件已加密，无法读取：推荐表.doc", encrypted=True)
     ]
     hidden = run("b.rar", make_rar5({}, header_encrypted=True))
-    assert hidden.problems == [ArchiveProblem("b.rar", "压缩包已加密，无法读取", encrypted=True)]
+    assert described(hidden.problems) == [
+        problem("b.rar", "压缩包已加密，无法读取", encrypted=True)
+    ]
 
 
 # --- corruption ---------------------------------------------------------------------------------
@@ -373,7 +402,9 @@ def test_crc_damage_loses_only_the_damaged_member() -> None:
     zipped[zipped.index(b"A" * 100) + 50] = ord("Z")
     result = run("a.zip", bytes(zipped))
     assert files_of(result) == {("a.zip", "照片2.jpg"): b"B" * 100}
-    assert result.problems == [ArchiveProblem("a.zip", "压缩包已损坏（CRC 校验失败：照片1.jpg）")]
+    assert described(result.problems) == [
+        problem("a.zip", "压缩包已损坏（CRC 校验失败：照片1.jpg）")
+    ]
 
 
 def test_truncated_zip_is_reported() -> None:
@@ -387,7 +418,7 @@ def test_garbage_after_zip_magic_does_not_crash() -> None:
     result = run("a.zip", b"PK\x03\x04" + bytes(range(200)))
     assert result.files == []
     assert len(result.problems) == 1
-    assert result.problems[0].reason.startswith("压缩包已损坏")
+    assert detail(result.problems[0]).startswith("压缩包已损坏")
 
 
 def test_unsupported_zip_method_is_reported() -> None:
@@ -407,7 +438,7 @@ def test_damaged_and_truncated_7z_do_not_crash() -> None:
         result = run("a.7z", broken)
         assert result.files == []
         assert len(result.problems) == 1
-        assert result.problems[0].reason.startswith("压缩包已损坏"), result.problems
+        assert detail(result.problems[0]).startswith("压缩包已损坏"), result.problems
 
 
 def test_damaged_7z_keeps_members_completed_before_the_damage() -> None:
@@ -417,8 +448,8 @@ def test_damaged_7z_keeps_members_completed_before_the_damage() -> None:
     result = run("a.7z", bytes(data))
     assert files_of(result) == {("a.7z", "1.jpg"): first}
     assert len(result.problems) == 1
-    assert result.problems[0].reason.startswith("压缩包已损坏（")
-    assert "2.jpg" in result.problems[0].reason
+    assert detail(result.problems[0]).startswith("压缩包已损坏（")
+    assert "2.jpg" in detail(result.problems[0])
 
 
 def test_truncated_rar_keeps_members_read_before_the_damage() -> None:
@@ -426,7 +457,7 @@ def test_truncated_rar_keeps_members_read_before_the_damage() -> None:
     result = run("a.rar", rar[: len(rar) - 200])
     assert files_of(result) == {("a.rar", "1.jpg"): JPEG}
     assert len(result.problems) == 1
-    assert result.problems[0].reason.startswith("压缩包已损坏")
+    assert detail(result.problems[0]).startswith("压缩包已损坏")
 
 
 # --- 7z -----------------------------------------------------------------------------------------
@@ -494,10 +525,11 @@ def test_rar_tool_temp_files_are_removed(monkeypatch: pytest.MonkeyPatch, tmp_pa
     assert list(tmp_path.iterdir()) == []
 
 
-def test_stored_rar_needs_no_tool(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(archives, "_rar_backend", lambda: None)
+@pytest.mark.parametrize("no_tool", ["no reader", "no tool installed"])
+def test_stored_rar_needs_no_tool(monkeypatch: pytest.MonkeyPatch, no_tool: str) -> None:
+    monkeypatch.setattr(unar, "find_tool", lambda: None)
     rar = make_rar5({"山西/照片/1.jpg": JPEG, "山西/推荐表.doc": b"doc"})
-    result = run("山西.rar", rar)
+    result = run("山西.rar", rar, rar=None if no_tool == "no reader" else unar.read_member)
     assert files_of(result) == {
         ("山西.rar", "山西", "照片", "1.jpg"): JPEG,
         ("山西.rar", "山西", "推荐表.doc"): b"doc",
@@ -505,17 +537,18 @@ def test_stored_rar_needs_no_tool(monkeypatch: pytest.MonkeyPatch) -> None:
     assert result.problems == []
 
 
-def test_missing_rar_tool_is_a_staff_problem(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(archives, "_rar_backend", lambda: None)
-    result = run("图片.rar", RAR4_IMAGES)
+@pytest.mark.parametrize("no_tool", ["no reader", "no tool installed"])
+def test_missing_rar_tool_is_a_staff_problem(monkeypatch: pytest.MonkeyPatch, no_tool: str) -> None:
+    monkeypatch.setattr(unar, "find_tool", lambda: None)
+    result = run("图片.rar", RAR4_IMAGES, rar=None if no_tool == "no reader" else unar.read_member)
     assert result.files == []
     assert len(result.problems) == 1
     problem = result.problems[0]
     assert problem.name == "图片.rar"
-    assert is_staff_problem(problem)
-    assert "服务器缺少 RAR 解压工具" in problem.reason
-    assert "testfile.jpg 等 2 个文件" in problem.reason
-    assert not is_staff_problem(ArchiveProblem("a.zip", "压缩包已加密，无法读取", True))
+    assert problem.ours
+    assert "服务器缺少 RAR 解压工具" in detail(problem)
+    assert "testfile.jpg 等 2 个文件" in detail(problem)
+    assert not ArchiveProblem("a.zip", ArchiveProblemKind.ENCRYPTED).ours
 
 
 def test_rar4_gbk_names_with_backslashes() -> None:
@@ -551,11 +584,9 @@ def test_hanging_rar_tool_is_killed(monkeypatch: pytest.MonkeyPatch, tmp_path: P
     tool = tmp_path / "unar"
     tool.write_text("#!/bin/sh\nexec sleep 30\n")
     tool.chmod(0o755)
-    monkeypatch.setattr(rarfile, "UNAR_TOOL", str(tool))
-    monkeypatch.setattr(rarfile, "CURRENT_SETUP", rarfile.ToolSetup(rarfile.UNAR_CONFIG))
-    monkeypatch.setattr(archives, "_rar_backend", lambda: "unar")
+    reader = functools.partial(unar.read_member, tool=unar.RarTool("unar", str(tool)))
     started = time.monotonic()
-    result = run("图片.rar", RAR4_IMAGES, ArchiveLimits(tool_timeout_s=0.5))
+    result = run("图片.rar", RAR4_IMAGES, ArchiveLimits(tool_timeout_s=0.5), rar=reader)
     assert time.monotonic() - started < 10
     assert result.files == []
     assert reasons(result) == ["压缩包解压超时（超过 0.5 秒：testfile.jpg 等 2 个文件）"]

@@ -1,16 +1,26 @@
 """An archive we could not open because a tool is missing here: our problem, not the unit's."""
 
+from __future__ import annotations
+
 from collections.abc import Iterator
 
-from parsers.archives import STAFF_TAG, is_staff_problem
+from parsers.model import ArchiveProblem
 from validators.base import Audience, Hit, Level, Rule, Severity
 from validators.facts import MessageFacts
+from validators.rules.archive_unreadable import first_and_count
+
+
+def detail_for(problem: ArchiveProblem) -> str:
+    """The staff line for a RAR that no tool here could decompress."""
+    names = first_and_count(problem.members)
+    return f"服务器缺少 RAR 解压工具（unrar、unar、7z 或 bsdtar），未能解压：{names}"
 
 
 def _check(m: MessageFacts) -> Iterator[Hit]:
     for problem in m.archive_problems:
-        if is_staff_problem(problem):
-            yield Hit(problem.reason.removeprefix(STAFF_TAG), problem.name)
+        if problem.ours:
+            data = {"kind": problem.kind.value, "members": list(problem.members)}
+            yield Hit(detail_for(problem), problem.name, data)
 
 
 RULE = Rule[MessageFacts](

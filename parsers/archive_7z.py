@@ -1,0 +1,183 @@
+"""7z archives, read in-process with py7zr into memory.
+
+Solid 7z blocks do not say which member is the bomb, so a 7z whose overall ratio is a bomb is
+refused whole. py7zr stops at the first damaged member: what completed (written whole, CRC
+checked) before it is kept, everything after it is reported lost with it.
+"""
+
+from __future__ import annotations
+
+import io
+import tempfile
+from pathlib import PurePosixPath
+
+import py7zr
+import py7zr.exceptions
+from py7zr.io import Py7zIO, WriterFactory
+
+from parsers.archive_names import is_junk, split_name
+from parsers.archive_run import RATIO_FLOOR, Run, Tally, note_failure
+from parsers.model import ArchiveDamage, ArchiveProblemKind
+
+
+class _Overflow(Exception):
+    pass
+
+
+class _MemWriter(Py7zIO):
+    def __init__(self, name: str, cap: int) -> None:
+        self.name = name
+        self.cap = cap
+        self.buffer = io.BytesIO()
+        self.complete = False
+
+    def write(self, s: bytes | bytearray) -> int:
+        # py7zr stops at the declared size, which was checked; this is the backstop.
+        if self.buffer.tell() + len(s) > self.cap:
+            raise _Overflow(self.name)
+        return self.buffer.write(s)
+
+    def read(self, size: int | None = None) -> bytes:
+        return self.buffer.read(size)
+
+    def seek(self, offset: int, whence: int = 0) -> int:
+        return self.buffer.seek(offset, whence)
+
+    def flush(self) -> None:
+        pass
+
+    def size(self) -> int:
+        with self.buffer.getbuffer() as view:
+            return view.nbytes
+
+    def close(self) -> None:
+        # py7zr calls this only after the member was written whole and its CRC matched.
+        self.complete = True
+
+
+class _MemFactory(WriterFactory):
+    def __init__(self, cap: int) -> None:
+        self.cap = cap
+        self.products: list[_MemWriter] = []
+
+    def create(self, filename: str) -> Py7zIO:
+        writer = _MemWriter(filename, self.cap)
+        self.products.append(writer)
+        return writer
+
+
+def expand_7z(run: Run, where: tuple[str, ...], data: bytes, depth: int) -> None:
+    limits = run.limits
+    try:
+        sz = py7zr.SevenZipFile(io.BytesIO(data), mode="r", max_extract_size=run.bytes_left)
+    except py7zr.exceptions.PasswordRequired:  # encrypted headers
+        run.problem(where, ArchiveProblemKind.ENCRYPTED)
+        return
+    except Exception as exc:
+        run.corrupt(where, ArchiveDamage.UNREADABLE, str(exc))
+        return
+    with sz:
+        if sz.needs_password():
+            run.problem(where, ArchiveProblemKind.ENCRYPTED)
+            return
+        try:
+            infos = sz.list()
+        except Exception as exc:
+            run.corrupt(where, ArchiveDamage.UNREADABLE, str(exc))
+            return
+        tally = Tally()
+        candidates: list[tuple[py7zr.FileInfo, tuple[str, ...]]] = []
+        for info in infos:
+            if info.is_directory:
+                continue
+            parts = split_name(info.filename)
+            if parts is None:
+                run.problem(where, ArchiveProblemKind.UNSAFE_PATH, (info.filename,))
+                continue
+            if not parts or is_junk(parts):
+                continue
+            if info.is_symlink:
+                run.problem(where, ArchiveProblemKind.LINK, ("/".join(parts),))
+                continue
+            if info.is_file:
+                candidates.append((info, parts))
+        tally.files = len(candidates)
+        if tally.files > run.members_left:
+            run.count_problem(where)
+            return
+        # Solid blocks have no per-member compressed size, so the ratio is judged on the whole.
+        declared = sum(info.uncompressed for info, _ in candidates)
+        if declared > RATIO_FLOOR and declared > limits.max_ratio * len(data):
+            run.problem(where, ArchiveProblemKind.RATIO, limit=limits.max_ratio)
+            return
+        targets: list[str] = []
+        order: dict[str, int] = {}
+        budget = run.bytes_left
+        over_total = False
+        for info, parts in candidates:
+            if info.uncompressed > limits.max_member_bytes:
+                run.over(where, "/".join(parts), "member")
+                continue
+            if info.uncompressed > budget:
+                over_total = True  # reported after the members that fit are taken
+                break
+            budget -= info.uncompressed
+            targets.append(info.filename)
+            order.setdefault("/".join(parts), len(order))
+        if targets:
+            _extract(run, where, sz, targets, order, tally, depth)
+        if over_total and not run.total_hit:
+            run.total_problem(where)
+        run.flush(where, tally)
+
+
+def _extract(
+    run: Run,
+    where: tuple[str, ...],
+    sz: py7zr.SevenZipFile,
+    targets: list[str],
+    order: dict[str, int],
+    tally: Tally,
+    depth: int,
+) -> None:
+    factory = _MemFactory(run.limits.max_member_bytes)
+    failure: Exception | None = None
+    # py7zr checks each name against a real directory, resolving symlinks: an empty private one
+    # keeps that check from depending on whatever sits in the working directory. Nothing is
+    # written there, the factory keeps the data in memory.
+    with tempfile.TemporaryDirectory(prefix="intake-7z-") as root:
+        try:
+            sz.extract(path=root, targets=targets, factory=factory)
+        except Exception as exc:  # member damage ends a 7z read; what completed is kept
+            failure = exc
+        done: list[tuple[tuple[str, ...], bytes]] = []
+        for writer in factory.products:
+            relative = PurePosixPath(writer.name).relative_to(root).as_posix()
+            parts = split_name(relative)
+            if writer.complete and parts:
+                done.append((parts, writer.buffer.getvalue()))
+            if isinstance(failure, _Overflow) and writer.name == failure.args[0]:
+                run.over(where, relative, "member")
+            writer.buffer.close()  # halves the peak: the bytes now live in `done`
+    # Empty members come out first in multi-block archives: restore the archive's order.
+    done.sort(key=lambda item: order.get("/".join(item[0]), len(order)))
+    if isinstance(failure, py7zr.exceptions.DecompressionBombError):
+        run.total_problem(where)
+    elif failure is not None and not isinstance(failure, _Overflow):
+        # py7zr stops at the first damaged member: everything not completed is lost with it.
+        read = {"/".join(parts) for parts, _ in done}
+        unread = [name for name in order if name not in read]
+        culprit = getattr(failure, "filename", None)
+        if isinstance(culprit, str) and culprit in unread:
+            unread.remove(culprit)
+            unread.insert(0, culprit)
+        note_failure(failure, unread or [type(failure).__name__], tally)
+    for parts, blob in done:
+        if run.total_hit:
+            return
+        if len(blob) > run.bytes_left:
+            run.total_problem(where)
+            return
+        run.bytes_left -= len(blob)
+        run.members_left -= 1
+        run.take(where + parts, blob, depth + 1)
