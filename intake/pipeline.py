@@ -32,9 +32,10 @@ from intake.locks import pid_alive
 from intake.outbox import queue_reply
 from intake.reading import ReadCase, StoredFile, read_candidate_entries, read_cases
 from parsers.archives import expand
-from parsers.body import extract_contact, find_cloud_links
 from parsers.candidates import order_from_name
 from parsers.classify import classify_automatic
+from parsers.cloud_links import find_cloud_links
+from parsers.contacts import extract_contact
 from parsers.grouping import group_files
 from parsers.mail import parse_mail
 from parsers.model import Attachment, CaseGroup, CloudLink, Contact, Expanded, Kind, ParsedMail

@@ -44,26 +44,56 @@ class ParsedMail:
         return values[0] if values else ""
 
 
+ContactField = Literal["name", "phone", "email"]
+
+
 @dataclass(frozen=True)
 class Contact:
+    """The responsible person as the message body names them."""
+
     name: str | None
     phone: str | None
     email: str | None
 
     @property
-    def missing(self) -> list[str]:
-        labels = {"name": "姓名", "phone": "联系电话", "email": "邮箱"}
-        return [labels[k] for k in ("name", "phone", "email") if not getattr(self, k)]
+    def missing(self) -> list[ContactField]:
+        """The fields the body does not give, in form order (CONTACT_MISSING words them)."""
+        fields: tuple[ContactField, ...] = ("name", "phone", "email")
+        return [k for k in fields if not getattr(self, k)]
+
+
+@dataclass(frozen=True)
+class Expiry:
+    """When a cloud link stops working, as far as the mail says."""
+
+    # Aware; Asia/Shanghai when the mail gives local time.
+    at: datetime | None = None
+    # 无限期 / 永久有效.
+    never: bool = False
+    # The mail gave a day without a time of day (`2024年8月4日`); `at` is that day's 00:00.
+    day_only: bool = False
+    # What the mail wrote when it is no date we can read, kept for staff to see.
+    as_written: str | None = None
 
 
 @dataclass(frozen=True)
 class CloudLink:
+    """A large-attachment (超大附件) or cloud-drive link in a message body."""
+
     provider: str
     url: str
     file_name: str | None = None
     size: str | None = None
-    expires: str | None = None
+    expiry: Expiry | None = None
     code: str | None = None
+
+    @property
+    def expires_at(self) -> datetime | None:
+        return self.expiry.at if self.expiry else None
+
+    @property
+    def never_expires(self) -> bool:
+        return bool(self.expiry and self.expiry.never)
 
 
 @dataclass(frozen=True)

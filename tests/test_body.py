@@ -7,15 +7,19 @@ names and made-up keys.
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import pytest
 
-from parsers.body import (
-    extract_contact,
-    find_cloud_links,
-    is_mainland_mobile,
-    normalise_expiry,
-)
+from campaign import BUNDLED_CAMPAIGN, load_campaign
+from parsers.cloud_links import find_cloud_links, parse_expiry
+from parsers.contacts import extract_contact
 from parsers.model import CloudLink, Contact
+from parsers.phones import is_mainland_mobile
+from validators.facts import MessageFacts
+from validators.rules import cloud_link
+from validators.rules.cloud_link import expiry_text
+from validators.rules.contact_missing import missing_labels
 
 OFFICE = ["高  月、周恋彤、杨  俊", "010-84665633", "zmzyz@ceec.cn"]
 
@@ -145,7 +149,7 @@ def test_email_labelled_wins_over_first_seen() -> None:
     ],
 )
 def test_missing_fields_are_listed(body: str, missing: list[str]) -> None:
-    assert extract_contact(body).missing == missing
+    assert missing_labels(extract_contact(body)) == missing
 
 
 QQ_REPLY = """补充材料已附上，请查收。
@@ -167,7 +171,7 @@ def test_quoted_notice_of_ours_is_never_the_contact() -> None:
     assert extract_contact(QQ_REPLY, ignore=OFFICE) == Contact(None, None, None)
     # Even without `ignore`, the own text has nobody and the quote is our block; `ignore` is
     # what keeps our office out, so the caller must pass it.
-    assert extract_contact(QQ_REPLY, ignore=OFFICE).missing == ["姓名", "联系电话", "邮箱"]
+    assert missing_labels(extract_contact(QQ_REPLY, ignore=OFFICE)) == ["姓名", "联系电话", "邮箱"]
 
 
 def test_own_text_wins_over_the_quote() -> None:
@@ -216,6 +220,27 @@ def test_office_signature_in_own_text_is_ignored() -> None:
 
 # -- large-attachment links ----------------------------------------------------------------------
 
+
+class Seen(NamedTuple):
+    """A found link as staff read it: its expiry worded as CLOUD_LINK words it."""
+
+    provider: str
+    url: str
+    file_name: str | None = None
+    size: str | None = None
+    expires: str | None = None
+    code: str | None = None
+
+
+def seen(links: list[CloudLink]) -> list[Seen]:
+    return [
+        Seen(
+            link.provider, link.url, link.file_name, link.size, expiry_text(link.expiry), link.code
+        )
+        for link in links
+    ]
+
+
 QQ_URL_1 = "https://wx.mail.qq.com/ftn/download?func=3&k=6a3f0c1e&key=6a3f0c1e&code=1a2b3c4d"
 QQ_URL_2 = "https://mail.qq.com/cgi-bin/ftnExs_download?t=exs_ftn_download&k=0c5d&code=7684decd"
 
@@ -263,21 +288,21 @@ QQ_TEXT = f"""高老师好：
 """
 
 QQ_EXPECTED = [
-    CloudLink("QQ邮箱超大附件", QQ_URL_1, "北京市XX推荐材料.zip", "286.35M", "2024-01-18 15:05"),
-    CloudLink("QQ邮箱超大附件", QQ_URL_2, "北京市XX视频.mp4", "1.2G", "无限期"),
+    Seen("QQ邮箱超大附件", QQ_URL_1, "北京市XX推荐材料.zip", "286.35M", "2024-01-18 15:05"),
+    Seen("QQ邮箱超大附件", QQ_URL_2, "北京市XX视频.mp4", "1.2G", "无限期"),
 ]
 
 
 def test_qq_html_block() -> None:
-    assert find_cloud_links("", QQ_HTML) == QQ_EXPECTED
+    assert seen(find_cloud_links("", QQ_HTML)) == QQ_EXPECTED
 
 
 def test_qq_plain_text_block() -> None:
-    assert find_cloud_links(QQ_TEXT, "") == QQ_EXPECTED
+    assert seen(find_cloud_links(QQ_TEXT, "")) == QQ_EXPECTED
 
 
 def test_qq_text_and_html_together_give_each_file_once() -> None:
-    assert find_cloud_links(QQ_TEXT, QQ_HTML) == QQ_EXPECTED
+    assert seen(find_cloud_links(QQ_TEXT, QQ_HTML)) == QQ_EXPECTED
 
 
 def test_qq_css_id_alone_yields_nothing() -> None:
@@ -360,23 +385,23 @@ N163_TEXT = f"""您好，河北省申报材料见下方超大附件。
 """
 
 N163_EXPECTED = [
-    CloudLink("网易邮箱超大附件", N163_URL_1, "河北省XX推荐材料.zip", "3.61M", "2023-12-30 09:41"),
-    CloudLink("网易邮箱超大附件", N163_URL_2, "河北省XX视频.mp4", "17.49M", "2023-12-30 09:41"),
+    Seen("网易邮箱超大附件", N163_URL_1, "河北省XX推荐材料.zip", "3.61M", "2023-12-30 09:41"),
+    Seen("网易邮箱超大附件", N163_URL_2, "河北省XX视频.mp4", "17.49M", "2023-12-30 09:41"),
 ]
 
 
 def test_163_html_block_dedupes_and_unescapes() -> None:
     links = find_cloud_links("", N163_HTML)
-    assert links == N163_EXPECTED
+    assert seen(links) == N163_EXPECTED
     assert all("&amp;" not in link.url for link in links)
 
 
 def test_163_plain_text_block() -> None:
-    assert find_cloud_links(N163_TEXT, "") == N163_EXPECTED
+    assert seen(find_cloud_links(N163_TEXT, "")) == N163_EXPECTED
 
 
 def test_163_both_parts() -> None:
-    assert find_cloud_links(N163_TEXT, N163_HTML) == N163_EXPECTED
+    assert seen(find_cloud_links(N163_TEXT, N163_HTML)) == N163_EXPECTED
 
 
 def test_163_quoted_in_a_forward_still_counts() -> None:
@@ -388,8 +413,8 @@ def test_163_attributes_fill_in_when_the_text_is_gone() -> None:
     # Some clients drop the grey `(size, date 到期)` span when forwarding; the link keeps its
     # filename/filesize/expiretime attributes.
     html = N163_HTML.replace(" (3.61M, 2023年12月30日 9:41 到期)", "")
-    first = find_cloud_links("", html)[0]
-    assert first == CloudLink("网易邮箱超大附件", N163_URL_1, "河北省XX推荐材料.zip", "3.61M",
+    first = seen(find_cloud_links("", html))[0]
+    assert first == Seen("网易邮箱超大附件", N163_URL_1, "河北省XX推荐材料.zip", "3.61M",
                               "2023-12-30 09:41")  # fmt: skip
 
 
@@ -400,8 +425,8 @@ def test_163_newer_link_without_p_parameter() -> None:
         f'<div><a href="{url}">辽宁省XX照片.zip</a>'
         '<span style="color:#bbb"> (80.96M, 2024年1月7日 0:49 到期)</span></div>'
     )
-    assert find_cloud_links("", html) == [
-        CloudLink("网易邮箱超大附件", url, "辽宁省XX照片.zip", "80.96M", "2024-01-07 00:49")
+    assert seen(find_cloud_links("", html)) == [
+        Seen("网易邮箱超大附件", url, "辽宁省XX照片.zip", "80.96M", "2024-01-07 00:49")
     ]
 
 
@@ -422,8 +447,8 @@ def test_netease_enterprise_cloud_attachment() -> None:
         f'</div></div><a class="divNeteaseSiriusCloudAttachItem" href="{href}" '
         'file-name="福建省XX推荐表.docx" file-size="20977" expired="1704383286117">下载</a></div>'
     )
-    assert find_cloud_links("", html) == [
-        CloudLink("网易企业邮箱", url, "福建省XX推荐表.docx", "20.49K", "2024-01-04 23:48")
+    assert seen(find_cloud_links("", html)) == [
+        Seen("网易企业邮箱", url, "福建省XX推荐表.docx", "20.49K", "2024-01-04 23:48")
     ]
 
 
@@ -432,7 +457,7 @@ def test_netease_enterprise_cloud_attachment() -> None:
     [
         (
             "材料见天翼云盘：https://download.cloud.189.cn/file/downloadFile.action?dt=51&expired=1703900460000&sk=abc",
-            CloudLink(
+            Seen(
                 "天翼云盘",
                 "https://download.cloud.189.cn/file/downloadFile.action?dt=51&expired=1703900460000&sk=abc",
                 expires="2023-12-30 09:41",
@@ -440,41 +465,39 @@ def test_netease_enterprise_cloud_attachment() -> None:
         ),
         (
             "下载：http://mail.sina.com.cn/filecenter/download.php?id=8d0a6f&key=3e1。谢谢",
-            CloudLink("新浪邮箱", "http://mail.sina.com.cn/filecenter/download.php?id=8d0a6f&key=3e1"),
+            Seen("新浪邮箱", "http://mail.sina.com.cn/filecenter/download.php?id=8d0a6f&key=3e1"),
         ),
         (
             "OneDrive 链接：https://1drv.ms/u/s!AkR8YpT3x0cEgQ?e=Ab12Cd",
-            CloudLink("OneDrive", "https://1drv.ms/u/s!AkR8YpT3x0cEgQ?e=Ab12Cd"),
+            Seen("OneDrive", "https://1drv.ms/u/s!AkR8YpT3x0cEgQ?e=Ab12Cd"),
         ),
         (
             "通过百度网盘分享的文件：陕西省低碳案例材料\n链接：https://pan.baidu.com/s/1AbCdEfGhIjK-lmn 提取码：x7k9\n"
             "--来自百度网盘超级会员v5的分享",
-            CloudLink("百度网盘", "https://pan.baidu.com/s/1AbCdEfGhIjK-lmn", "陕西省低碳案例材料", code="x7k9"),
+            Seen("百度网盘", "https://pan.baidu.com/s/1AbCdEfGhIjK-lmn", "陕西省低碳案例材料", code="x7k9"),
         ),
         (
             "链接: https://pan.baidu.com/s/1QwErTy?pwd=ab12 复制这段内容后打开百度网盘手机App",
-            CloudLink("百度网盘", "https://pan.baidu.com/s/1QwErTy?pwd=ab12", code="ab12"),
+            Seen("百度网盘", "https://pan.baidu.com/s/1QwErTy?pwd=ab12", code="ab12"),
         ),
     ],
 )  # fmt: skip
-def test_other_providers(text: str, expected: CloudLink) -> None:
-    assert find_cloud_links(text, "") == [expected]
+def test_other_providers(text: str, expected: Seen) -> None:
+    assert seen(find_cloud_links(text, "")) == [expected]
 
 
 def test_onedrive_link_text_is_the_file_name() -> None:
     html = '<p>材料：<a href="https://1drv.ms/f/s!AkR8Yp">甘肃省案例材料</a></p>'
-    assert find_cloud_links("", html) == [
-        CloudLink("OneDrive", "https://1drv.ms/f/s!AkR8Yp", "甘肃省案例材料")
+    assert seen(find_cloud_links("", html)) == [
+        Seen("OneDrive", "https://1drv.ms/f/s!AkR8Yp", "甘肃省案例材料")
     ]
 
 
 def test_government_mail_system_link_counts_only_under_the_marker() -> None:
     url = "https://mail.sthjt.gxzf.gov.cn/coremail/common/nfFile.jsp?share_link=5A1B2C&uid=x"
     text = f"从广西生态环境厅邮箱发来的超大附件\n\n广西XX推荐材料.zip (500.00M, 2024年1月1日 12:00 到期)\n下载地址：{url}\n"
-    assert find_cloud_links(text, "") == [
-        CloudLink(
-            "广西生态环境厅邮箱超大附件", url, "广西XX推荐材料.zip", "500.00M", "2024-01-01 12:00"
-        )
+    assert seen(find_cloud_links(text, "")) == [
+        Seen("广西生态环境厅邮箱超大附件", url, "广西XX推荐材料.zip", "500.00M", "2024-01-01 12:00")
     ]
     # The same host in an ordinary sentence is just a link.
     assert find_cloud_links(f"请登录 {url} 查看", "") == []
@@ -482,14 +505,42 @@ def test_government_mail_system_link_counts_only_under_the_marker() -> None:
 
 def test_marker_without_link_still_reported() -> None:
     # A forward that lost the block's links: staff still need to know.
-    assert find_cloud_links("从QQ邮箱发来的超大附件\n\n北京市XX推荐材料.zip (286.35M)\n", "") == [
-        CloudLink("QQ邮箱超大附件", "")
-    ]
+    assert seen(
+        find_cloud_links("从QQ邮箱发来的超大附件\n\n北京市XX推荐材料.zip (286.35M)\n", "")
+    ) == [Seen("QQ邮箱超大附件", "")]
 
 
 def test_ordinary_links_are_not_cloud_links() -> None:
     text = "详见 https://www.mee.gov.cn/ 和 http://www.ceec.cn/index.html"
     assert find_cloud_links(text, f'<a href="https://www.mee.gov.cn/">{text}</a>') == []
+
+
+def test_cloud_link_rule_words_the_expiry_and_carries_it_as_data() -> None:
+    facts = MessageFacts(
+        campaign=load_campaign(BUNDLED_CAMPAIGN),
+        kind="submission",
+        subject="",
+        unit=None,
+        subject_deviations=(),
+        contact=Contact(None, None, None),
+        attachment_count=0,
+        cloud_links=find_cloud_links(N163_TEXT, "") + find_cloud_links(QQ_TEXT, ""),
+        archive_problems=[],
+        received_at=None,
+    )
+    findings = cloud_link.RULE.run(facts)
+    assert findings[0].detail == (
+        f"网易邮箱超大附件，河北省XX推荐材料.zip，3.61M，到期：2023-12-30 09:41；{N163_URL_1}"
+    )
+    assert findings[0].data == {
+        "expires_at": "2023-12-30T09:41:00+08:00",
+        "never_expires": False,
+        "url": N163_URL_1,
+        "provider": "网易邮箱超大附件",
+    }
+    assert "，到期：无限期；" in findings[3].detail
+    assert findings[3].data["never_expires"] is True
+    assert findings[3].data["expires_at"] is None
 
 
 @pytest.mark.parametrize(
@@ -507,7 +558,7 @@ def test_ordinary_links_are_not_cloud_links() -> None:
     ],
 )
 def test_expiry_normalisation(raw: str | None, expected: str | None) -> None:
-    assert normalise_expiry(raw) == expected
+    assert expiry_text(parse_expiry(raw)) == expected
 
 
 @pytest.mark.parametrize(

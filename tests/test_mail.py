@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 
 import parsers.mail as mail_module
-from parsers.mail import decode_header_value, decode_words, parse_mail
+from parsers.mail import parse_mail
+from parsers.mail_text import decode_header_value, decode_words
 from parsers.sniff import DOCX, sniff_type
 from tests.builders.mail import (
     CRLF,

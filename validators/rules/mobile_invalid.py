@@ -1,6 +1,6 @@
 from collections.abc import Iterator
 
-from parsers.body import is_mainland_mobile
+from parsers.phones import is_mainland_mobile
 from validators.base import Audience, Hit, Level, Rule, Severity
 from validators.facts import CaseFacts
 
