@@ -37,7 +37,16 @@ from parsers.candidates import order_from_name
 from parsers.classify import classify_automatic
 from parsers.grouping import group_files
 from parsers.mail import parse_mail
-from parsers.model import Attachment, CaseGroup, CloudLink, Contact, Expanded, Kind, ParsedMail
+from parsers.model import (
+    Attachment,
+    CaseGroup,
+    CloudLink,
+    Contact,
+    Expanded,
+    Kind,
+    ParsedMail,
+    SubjectDeviation,
+)
 from parsers.subject import find_unit_in_names, is_reply, match_subject
 from store import models as m
 from store import repo
@@ -480,7 +489,7 @@ def _message_facts(
     campaign: Campaign,
     mail: ParsedMail,
     unit_name: str | None,
-    deviations: tuple[str, ...],
+    deviations: tuple[SubjectDeviation, ...],
     expanded: Expanded,
     cloud_links: list[CloudLink],
     msg: m.Message,
