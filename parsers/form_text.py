@@ -144,5 +144,6 @@ def iter_blocks(el: etree._Element) -> Iterator[etree._Element]:
 
 
 def in_fallback(el: etree._Element) -> bool:
-    # mc:Fallback repeats the content of mc:Choice (text boxes) for old readers.
+    """Whether `el` is inside an `mc:Fallback`, which repeats its `mc:Choice` for old readers
+    (text boxes): such content is read once, from the choice."""
     return any(a.tag == _MC_FALLBACK for a in el.iterancestors())
