@@ -38,7 +38,16 @@ from parsers.cloud_links import find_cloud_links
 from parsers.contacts import extract_contact
 from parsers.grouping import group_files
 from parsers.mail import parse_mail
-from parsers.model import Attachment, CaseGroup, CloudLink, Contact, Expanded, Kind, ParsedMail
+from parsers.model import (
+    Attachment,
+    CaseGroup,
+    CloudLink,
+    Contact,
+    Expanded,
+    Kind,
+    ParsedMail,
+    SubjectDeviation,
+)
 from parsers.subject import find_unit_in_names, is_reply, match_subject
 from programs import unar
 from store import models as m
@@ -482,7 +491,7 @@ def _message_facts(
     campaign: Campaign,
     mail: ParsedMail,
     unit_name: str | None,
-    deviations: tuple[str, ...],
+    deviations: tuple[SubjectDeviation, ...],
     expanded: Expanded,
     cloud_links: list[CloudLink],
     msg: m.Message,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from enum import Enum
+from enum import Enum, StrEnum
 from typing import Literal
 
 Kind = Literal["submission", "auto_reply", "bounce", "other"]
@@ -96,10 +96,33 @@ class CloudLink:
         return bool(self.expiry and self.expiry.never)
 
 
+class Deviation(StrEnum):
+    """How a subject strays from the call's `XX省（区、市）低碳发展典型案例申报材料`."""
+
+    REPLY_PREFIX = "reply_prefix"  # `回复：`, `Fw:` in front
+    TEMPLATE_TEXT = "template_text"  # the call's placeholder `XX省（区、市）` left in
+    YEAR = "year"  # `2023年` added
+    EMPTY = "empty"  # nothing left once prefixes, tags, years and brackets are gone
+    NO_UNIT = "no_unit"  # no unit named
+    MISSING_TEXT = "missing_text"  # words: the convention's text before or after the unit
+    SHORT_NAME = "short_name"  # words: the short name used (`宁夏`)
+    ONE_CHAR_NAME = "one_char_name"  # words: the one-character abbreviation (`粤`)
+    SEVERAL_UNITS = "several_units"  # words: every unit named, the one taken first
+    UNIT_NOT_FIRST = "unit_not_first"  # the title first, the unit after it
+    EXTRA_TEXT = "extra_text"  # words: the leftover pieces, in subject order
+
+
+@dataclass(frozen=True)
+class SubjectDeviation:
+    kind: Deviation
+    # What the deviation is about, as found in the subject (see `Deviation`); empty for most.
+    words: tuple[str, ...] = ()
+
+
 @dataclass(frozen=True)
 class SubjectMatch:
     unit: str | None
-    deviations: tuple[str, ...] = ()
+    deviations: tuple[SubjectDeviation, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -2,8 +2,9 @@
 
 The call asks for `XX省（区、市）低碳发展典型案例申报材料`; real mail adds reply/forward prefixes,
 gateway tags like `[外部邮件]`, half-width brackets, the year, spaces and short names (`广西`,
-`兵团`).  Matching is lenient so that a sloppy subject still finds its unit; `deviations` tells
-staff what was sloppy, in Chinese, so they can decide whether to mention it.
+`兵团`).  Matching is lenient so that a sloppy subject still finds its unit; `deviations` says
+what was sloppy, as typed `SubjectDeviation`s: the SUBJECT_FORMAT rule words them for staff, who
+decide whether to mention it.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from campaign import Campaign
-from parsers.model import SubjectMatch
+from parsers.model import Deviation, SubjectDeviation, SubjectMatch
 
 # Outlook and Foxmail write 答复/回复/转发, webmail writes Re/Fw/Fwd, German Outlook AW/WG, and
 # some clients number replies as `Re[2]:`.  Colons arrive full- or half-width; NFKC runs first.
@@ -129,24 +130,24 @@ def match_subject(subject: str, campaign: Campaign) -> SubjectMatch:
     """Find the submitting unit in a subject, and say how the subject deviates from
     `campaign.subject_for(unit)`.  `unit` is None when no unit is named."""
     names = _names(campaign)
-    deviations: list[str] = []
+    deviations: list[SubjectDeviation] = []
 
     text = _nfkc(subject or "")
     text, had_prefix = _strip_prefixes(text, names)
     if had_prefix:
-        deviations.append("带有“回复/转发”前缀")
+        deviations.append(SubjectDeviation(Deviation.REPLY_PREFIX))
 
     if _TEMPLATE_RE.search(text):
-        deviations.append("保留了模板文字“XX省（区、市）”")
+        deviations.append(SubjectDeviation(Deviation.TEMPLATE_TEXT))
         text = _TEMPLATE_RE.sub("", text)
 
     if _YEAR_RE.search(text):
-        deviations.append("包含年份")
+        deviations.append(SubjectDeviation(Deviation.YEAR))
         text = _YEAR_RE.sub("", text)
 
     text = _compact(text)
     if not text:
-        return SubjectMatch(None, ("主题为空",))
+        return SubjectMatch(None, (SubjectDeviation(Deviation.EMPTY),))
 
     hits = _scan(text, names)
     used_abbr = False
@@ -158,20 +159,20 @@ def match_subject(subject: str, campaign: Campaign) -> SubjectMatch:
 
     prefix, suffix = _split_format(campaign)
     if not hits:
-        deviations.append("未写明报送单位")
+        deviations.append(SubjectDeviation(Deviation.NO_UNIT))
         if suffix and suffix not in text:
-            deviations.append(f"缺少“{suffix}”")
+            deviations.append(SubjectDeviation(Deviation.MISSING_TEXT, (suffix,)))
         return SubjectMatch(None, tuple(deviations))
 
     first = hits[0]
     others = [h.unit for h in hits[1:] if h.unit != first.unit]
     if used_abbr:
-        deviations.append(f"使用了单字简称“{first.name}”")
+        deviations.append(SubjectDeviation(Deviation.ONE_CHAR_NAME, (first.name,)))
     elif first.name != _compact(_nfkc(first.unit)):
-        deviations.append(f"使用了简称“{first.name}”")
+        deviations.append(SubjectDeviation(Deviation.SHORT_NAME, (first.name,)))
     if others:
-        listed = "、".join(dict.fromkeys([first.unit, *others]))
-        deviations.append(f"主题中出现多个单位：{listed}")
+        listed = tuple(dict.fromkeys([first.unit, *others]))
+        deviations.append(SubjectDeviation(Deviation.SEVERAL_UNITS, listed))
 
     before, after = text[: first.start], text[first.end :]
     extras: list[str] = []
@@ -179,7 +180,7 @@ def match_subject(subject: str, campaign: Campaign) -> SubjectMatch:
         if before.endswith(prefix):
             before = before[: -len(prefix)]
         else:
-            deviations.append(f"缺少“{prefix}”")
+            deviations.append(SubjectDeviation(Deviation.MISSING_TEXT, (prefix,)))
     if suffix:
         at = after.find(suffix)
         if at >= 0:
@@ -187,21 +188,21 @@ def match_subject(subject: str, campaign: Campaign) -> SubjectMatch:
         elif suffix in before:
             # Title first, unit after (`低碳发展典型案例申报材料-北京市`): name it, not as extras.
             at = before.find(suffix)
-            deviations.append("单位名称不在主题开头")
+            deviations.append(SubjectDeviation(Deviation.UNIT_NOT_FIRST))
             before = before[:at] + before[at + len(suffix) :]
             extras.append(after)
         else:
             # The rest is a variant of the title (`低碳典型案例`); listing it as extra says nothing.
-            deviations.append(f"缺少“{suffix}”")
+            deviations.append(SubjectDeviation(Deviation.MISSING_TEXT, (suffix,)))
     else:
         extras.append(after)
     extras.insert(0, before)
     # Other units are reported once, above, not again as leftover text.
     for other in {h.name for h in hits[1:]}:
         extras = [e.replace(other, "") for e in extras]
-    extra = "、".join(e for e in extras if e)
+    extra = tuple(e for e in extras if e)
     if extra:
-        deviations.append(f"多余内容：{extra}")
+        deviations.append(SubjectDeviation(Deviation.EXTRA_TEXT, extra))
     return SubjectMatch(first.unit, tuple(deviations))
 
 

@@ -12,20 +12,24 @@ from docx.table import Table
 from openpyxl import Workbook
 
 from parsers.candidates import (
-    NOTE_DAMAGED,
-    NOTE_EMPTY_FILE,
-    NOTE_NO_LIST,
-    NOTE_OLD_EXCEL,
-    NOTE_OLD_WORD,
-    NOTE_SCAN,
     CandidateEntry,
     CandidateList,
+    ListProblem,
     chinese_numeral,
     order_from_name,
     parse_order_number,
     read_candidate_list,
     split_order_prefix,
 )
+from validators.rules.order_missing import LIST_PROBLEM_TEXT, list_problem_text
+
+# The list's problems are typed; the names the assertions below were written with.
+NOTE_DAMAGED = ListProblem.DAMAGED
+NOTE_EMPTY_FILE = ListProblem.EMPTY_FILE
+NOTE_NO_LIST = ListProblem.NO_LIST
+NOTE_OLD_EXCEL = ListProblem.OLD_EXCEL
+NOTE_OLD_WORD = ListProblem.OLD_WORD
+NOTE_SCAN = ListProblem.SCAN
 
 # -- builders ------------------------------------------------------------------------------------
 
@@ -334,6 +338,12 @@ def test_other_unreadable_inputs() -> None:
         readable=False, note=NOTE_EMPTY_FILE
     )
     assert not read_candidate_list("名单.mp4", b"\x00\x00\x00\x18ftypmp42").readable
+
+
+def test_every_list_problem_is_worded_for_staff() -> None:
+    assert set(LIST_PROBLEM_TEXT) == set(ListProblem)
+    assert list_problem_text(NOTE_SCAN) == "名单为图片或 PDF，无法自动读取推荐顺序"
+    assert list_problem_text(NOTE_NO_LIST) == "名单中未找到案例列表，无法自动读取推荐顺序"
 
 
 def test_plain_text_list() -> None:

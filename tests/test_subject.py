@@ -2,15 +2,32 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
 from campaign import Campaign, load_campaign
-from parsers.model import SubjectMatch
-from parsers.subject import find_unit_in_names, match_subject
+from parsers.model import Deviation, SubjectDeviation
+from parsers.subject import find_unit_in_names
+from parsers.subject import match_subject as match_subject_typed
+from validators.rules.subject_format import deviation_texts
 
 CAMPAIGN_FILE = Path(__file__).resolve().parents[1] / "campaign/bundled/2023.toml"
+
+
+# The parser's deviations are typed; the tests below read them as staff see them, worded by the
+# SUBJECT_FORMAT rule. `match_subject` and `SubjectMatch` here are that worded view.
+@dataclass(frozen=True)
+class SubjectMatch:
+    unit: str | None
+    deviations: tuple[str, ...] = ()
+
+
+def match_subject(subject: str, campaign: Campaign) -> SubjectMatch:
+    typed = match_subject_typed(subject, campaign)
+    return SubjectMatch(typed.unit, deviation_texts(typed.deviations))
+
 
 # Each unit with the short name people write instead.
 SHORT = {
@@ -275,3 +292,15 @@ def test_no_unit_in_names(campaign: Campaign) -> None:
 def test_abbreviations_do_not_count_in_file_names(campaign: Campaign) -> None:
     # 新 and 青 start ordinary words in file names (新建文件夹, 青年); only names count.
     assert find_unit_in_names(["新建文件夹/青年志愿者.jpg"], campaign) is None
+
+
+def test_deviations_are_typed_with_what_they_are_about(campaign: Campaign) -> None:
+    result = match_subject_typed(f"转发：2023年 宁夏 {TITLE}（第1/3部分）", campaign)
+    assert result.deviations == (
+        SubjectDeviation(Deviation.REPLY_PREFIX),
+        SubjectDeviation(Deviation.YEAR),
+        SubjectDeviation(Deviation.SHORT_NAME, ("宁夏",)),
+        SubjectDeviation(Deviation.EXTRA_TEXT, ("第1/3部分",)),
+    )
+    several = match_subject_typed(f"天津市、河北省{TITLE}", campaign)
+    assert several.deviations == (SubjectDeviation(Deviation.SEVERAL_UNITS, ("天津市", "河北省")),)

@@ -52,18 +52,22 @@ def test_a_good_case_triggers_no_case_rule(app: App) -> None:
     [
         ({"fields": {"联系人": ""}}, "FIELD_MISSING", "联系人"),
         ({"fields": {"手机": "010-84665633"}}, "MOBILE_INVALID", "010-84665633"),
-        ({"form": make_form_docx(tick="none")}, "CATEGORY_UNMARKED", ""),
+        ({"form": make_form_docx(tick="none")}, "CATEGORY_UNMARKED", "类别栏未勾选任何类别"),
         (
             {"form": make_form_docx(category=["park", "enterprise"])},
             "CATEGORY_MULTIPLE",
             "园区、企业",
         ),
         ({"form": make_form_docx(intro="低碳" * 1001)}, "INTRO_TOO_LONG", "2002 字"),
-        ({"form": b"PK\x03\x04 this is not a docx"}, "FORM_UNREADABLE", ""),
+        (
+            {"form": b"PK\x03\x04 this is not a docx"},
+            "FORM_UNREADABLE",
+            "推荐表无法读取：not a .docx file (no zip container)",
+        ),
         ({"photos": 6}, "PHOTO_COUNT", "6 张"),
         ({"videos": 4}, "VIDEO_COUNT", "4 个"),
         ({"video_seconds": 200}, "VIDEO_TOO_LONG", "3:20"),
-        ({"scan": False}, "FORM_SCAN_MISSING", ""),
+        ({"scan": False}, "FORM_SCAN_MISSING", "案例文件夹中没有推荐表盖章扫描件（PDF 或图片）"),
     ],
 )
 def test_case_rule_fires(sqlite_app: App, kw: dict[str, Any], code: str, detail: str) -> None:
@@ -72,6 +76,7 @@ def test_case_rule_fires(sqlite_app: App, kw: dict[str, Any], code: str, detail:
         found = s.scalars(select(m.Finding).where(m.Finding.case_id == case.id)).all()
     hits = [f for f in found if f.code == code]
     assert hits, [f.code for f in found]
+    assert detail  # an empty expected detail would be "in" any detail and prove nothing
     assert detail in hits[0].detail
     assert case.status == ("complete" if code == "MOBILE_INVALID" else "deficient")
 

@@ -14,6 +14,7 @@ from parsers.model import (
     Kind,
     PhotoInfo,
     Role,
+    SubjectDeviation,
     VideoInfo,
 )
 
@@ -24,7 +25,7 @@ class MessageFacts:
     kind: Kind
     subject: str
     unit: str | None
-    subject_deviations: tuple[str, ...]
+    subject_deviations: tuple[SubjectDeviation, ...]
     contact: Contact
     attachment_count: int
     cloud_links: list[CloudLink]

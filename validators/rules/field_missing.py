@@ -1,3 +1,7 @@
+"""FIELD_MISSING: a required field of the recommendation form is empty or still its hint text."""
+
+from __future__ import annotations
+
 from collections.abc import Iterator
 
 from validators.base import Audience, Hit, Level, Rule, Severity

@@ -1,3 +1,7 @@
+"""LIST_MISSING: a unit sent cases but no stamped candidate list (推荐名单)."""
+
+from __future__ import annotations
+
 from collections.abc import Iterator
 
 from validators.base import Audience, Hit, Level, Rule, Severity
