@@ -75,6 +75,11 @@ PSD = "image/vnd.adobe.photoshop"
 MATROSKA = "video/x-matroska"
 MP4 = "video/mp4"
 
+_ZIP_LOCAL = b"PK\x03\x04"
+_ZIP_MAGIC = (_ZIP_LOCAL, b"PK\x05\x06", b"PK\x07\x08")
+_OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+_RTF_MAGIC = b"{\\rtf"
+
 # The one magic table: a file's first bytes → its type.  Order does not matter (no prefix is
 # another's prefix); containers that need a closer look (zip, OLE, ftyp, RIFF) come after.
 _PREFIXES: tuple[tuple[bytes, str], ...] = (
@@ -92,12 +97,10 @@ _PREFIXES: tuple[tuple[bytes, str], ...] = (
     (b"MM\x00*", "image/tiff"),
     (b"8BPS", PSD),
     (b"\x78\x9f\x3e\x22", "application/ms-tnef"),
-    (b"{\\rtf", "application/rtf"),
+    (_RTF_MAGIC, "application/rtf"),
     # Two letters are a weak sign (a text file may start "BM"): sniff_type wants the name too.
     (b"BM", "image/bmp"),
 )
-_ZIP_MAGIC = (b"PK\x03\x04", b"PK\x05\x06", b"PK\x07\x08")
-_OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 
 # ISO base media files (mp4, mov, HEIC, AVIF) name their kind in the `ftyp` box's brand; an
 # unknown brand is some MP4 video.  iPhone HEIC above all is what units send instead of JPG.
@@ -247,10 +250,10 @@ def word_container(data: bytes) -> WordContainer | None:
     """The container of a would-be Word file: OLE, ZIP, RTF, or None for anything else."""
     if data.startswith(_OLE_MAGIC):
         return WordContainer.OLE
-    if data.startswith(b"PK\x03\x04"):
+    if data.startswith(_ZIP_LOCAL):
         return WordContainer.ZIP
     # Word writes RTF plain; some tools put a BOM or blank lines first.
-    if data.lstrip(b"\xef\xbb\xbf \t\r\n").startswith(b"{\\rtf"):
+    if data.lstrip(b"\xef\xbb\xbf \t\r\n").startswith(_RTF_MAGIC):
         return WordContainer.RTF
     return None
 

@@ -17,7 +17,7 @@ from PIL import Image, ImageFile
 import programs.ffmpeg
 from intake.videos import probe_video, probe_videos
 from parsers.captions import caption_from_name, captions_from_document, match_captions
-from parsers.model import PhotoInfo, VideoError
+from parsers.model import PhotoError, PhotoInfo, VideoError
 from parsers.photos import probe_photo
 from parsers.videos import parse_ffprobe
 from programs import ffprobe
@@ -116,6 +116,25 @@ def test_other_image_formats_are_named_and_rejected(data: bytes, fmt: str) -> No
     info = probe_photo(data)
     assert info.format == fmt
     assert photo_unreadable.detail_for(info) == f"格式为 {fmt}，仅接受 JPG/PNG"
+
+
+@pytest.mark.parametrize(
+    ("head", "fmt", "words"),
+    [
+        (b"BM" + b"\x00" * 60, "BMP", "BMP"),  # no extension needed for a photo
+        (b"8BPS\x00\x01" + b"\x00" * 60, "PSD", "PSD"),
+        (b"\x00\x00\x00\x18ftypheis" + b"\x00" * 60, "HEIC", "HEIC"),
+        (b"\x00\x00\x00\x18ftypmif1" + b"\x00" * 60, "HEIC", "HEIC"),
+        (b"\x00\x00\x00\x18ftypavif" + b"\x00" * 60, "AVIF", "AVIF"),
+        (b"\x00\x00\x00\x18ftypisom" + b"\x00" * 60, "MP4/MOV", "MP4/MOV 视频"),
+        (b"\x00\x00\x00\x14ftypqt  " + b"\x00" * 60, "MP4/MOV", "MP4/MOV 视频"),
+    ],
+    ids=["bmp", "psd", "heis", "mif1", "avif", "mp4", "mov"],
+)
+def test_formats_named_by_their_magic(head: bytes, fmt: str, words: str) -> None:
+    info = probe_photo(head)
+    assert (info.format, info.error) == (fmt, PhotoError.WRONG_FORMAT)
+    assert photo_unreadable.detail_for(info) == f"格式为 {words}，仅接受 JPG/PNG"
 
 
 def test_real_webp_is_rejected_though_pillow_could_read_it() -> None:
