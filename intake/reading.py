@@ -1,35 +1,31 @@
 """Read what a case's stored files say: the form (converted when needed), photos, videos.
 
-This is the I/O side of triage: LibreOffice and ffprobe run here, over the blob store's copies.
-All `.doc`/`.wps` files of a batch of cases go to one LibreOffice process, and videos are
-probed in a small thread pool, because process start-up dominates both (FIELD-NOTES: ~0.7 s
-per cold LibreOffice, ~53 ms per ffprobe).
+This is the I/O side of triage: LibreOffice, ffprobe and ffmpeg run from here (through
+`programs`), over the blob store's copies, and their results go to the parsers.  All
+`.doc`/`.wps` files of a batch of cases go to one LibreOffice process, and videos are probed in
+a small thread pool, because process start-up dominates both (FIELD-NOTES: ~0.7 s per cold
+LibreOffice, ~53 ms per ffprobe).  Every readable video gets a poster frame in the blob store.
 """
 
 from __future__ import annotations
 
 import io
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import PurePosixPath
 from typing import Protocol
 
 from docx import Document
 
 from campaign import Campaign
+from intake.videos import poster_frames, probe_videos
+from intake.word import ConverterUnavailable, convert_to_docx
 from parsers.candidates import CandidateEntry, read_candidate_list
+from parsers.captions import caption_from_name, captions_from_document, match_captions
 from parsers.charset import decode_bytes
-from parsers.convert import ConverterUnavailable, convert_to_docx
 from parsers.form import FormUnreadable, count_chars_like_word, read_form
-from parsers.media import (
-    INTERNAL_VIDEO_ERRORS,
-    caption_from_name,
-    captions_from_document,
-    match_captions,
-    probe_photo,
-    probe_videos,
-)
-from parsers.model import FormData, PhotoInfo, Role, VideoInfo
+from parsers.model import FormData, PhotoInfo, Role, UncheckedVideo, VideoInfo
+from parsers.photos import probe_photo
 from store.blobs import BlobStore
 
 DOCX_MAGIC = b"PK\x03\x04"
@@ -65,10 +61,12 @@ class ReadCase:
     files: list[ReadFile]
     form: FormData | None = None
     form_file: str | None = None
+    # Why the form could not be read (FORM_UNREADABLE words it for the unit).
     form_error: str | None = None
     converter_missing: str | None = None
     intro_chars: int | None = None
-    notes: list[str] = field(default_factory=list)
+    # Videos we could not check on our side (MEDIA_CHECK_UNAVAILABLE, for staff).
+    notes: list[UncheckedVideo] = field(default_factory=list)
 
 
 def read_cases(
@@ -86,13 +84,8 @@ def read_cases(
         blobs,
         libreoffice,
     )
-    videos = [f for files in cases for f in files if f.role == "video"]
-    probed = dict(
-        zip(
-            (v.key for v in videos),
-            probe_videos([blobs.path_for(v.sha256) for v in videos], workers=workers),
-            strict=True,
-        )
+    probed = _read_videos(
+        [f for files in cases for f in files if f.role == "video"], blobs, workers
     )
     out = []
     for files, form_file in zip(cases, forms, strict=True):
@@ -107,7 +100,7 @@ def read_cases(
                 try:
                     read.form = read_form(docx_by_key[form_file.key], labels)
                 except FormUnreadable as exc:
-                    read.form_error = f"推荐表无法读取：{exc}"
+                    read.form_error = str(exc)
             if read.form is not None:
                 intro = read.form.fields.get("案例简介", "")
                 read.intro_chars = count_chars_like_word(intro) if intro else 0
@@ -121,12 +114,24 @@ def read_cases(
                 item.caption = caption_from_name(f.name) or from_docs.get(f.name)
             elif f.role == "video":
                 info = probed[f.key]
-                if info.error in INTERNAL_VIDEO_ERRORS:
-                    read.notes.append(f"{f.name}：{info.error}")
+                if info.error is not None and info.error.ours:
+                    read.notes.append(UncheckedVideo(f.name, info.error))
                 item.video = info
             read.files.append(item)
         out.append(read)
     return out
+
+
+def _read_videos(videos: list[StoredFile], blobs: BlobStore, workers: int) -> dict[int, VideoInfo]:
+    """VideoInfo by file key; a readable video also gets its poster frame stored."""
+    paths = [blobs.path_for(v.sha256) for v in videos]
+    probed = dict(zip((v.key for v in videos), probe_videos(paths, workers=workers), strict=True))
+    readable = [(v, p) for v, p in zip(videos, paths, strict=True) if probed[v.key].error is None]
+    posters = poster_frames([p for _, p in readable], workers=workers)
+    for (v, _), jpeg in zip(readable, posters, strict=True):
+        if jpeg is not None:
+            probed[v.key] = replace(probed[v.key], poster_sha256=blobs.put(jpeg))
+    return probed
 
 
 def _is_word(name: str) -> bool:
@@ -168,7 +173,7 @@ def _word_to_docx(
         if result.docx is not None:
             docx[f.key] = result.docx
         elif result.file_fault:
-            errors[f.key] = f"推荐表无法读取：{result.error}"
+            errors[f.key] = str(result.error)
         else:
             ours[f.key] = f"{f.name}：{result.error}"
     return docx, errors, ours

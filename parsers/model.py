@@ -226,12 +226,45 @@ class Grouping:
     unit_files: list[CaseFile] = field(default_factory=list)
 
 
+class PhotoError(StrEnum):
+    """Why a photo does not pass; the rule PHOTO_UNREADABLE words it for the unit."""
+
+    EMPTY = "empty"
+    TRUNCATED = "truncated"
+    CORRUPT = "corrupt"
+    UNREADABLE = "unreadable"
+    BOMB = "bomb"
+    # A format we recognise but do not accept (HEIC, GIF, …): `PhotoInfo.format` names it.
+    WRONG_FORMAT = "wrong_format"
+
+
 @dataclass(frozen=True)
 class PhotoInfo:
+    # "JPEG", "PNG", "HEIC", …, or "MP4/MOV" for a video saved under a photo's name.
     format: str | None = None
     width: int | None = None
     height: int | None = None
-    error: str | None = None
+    error: PhotoError | None = None
+
+
+class VideoError(StrEnum):
+    """Why a video could not be measured; the value is what `File.probe` stores."""
+
+    UNREADABLE = "unreadable"
+    NO_PICTURE = "no_picture"
+    IMAGE = "image"
+    GIF = "gif"
+    NO_DURATION = "no_duration"
+    # Our side, not the unit's (staff see them as MEDIA_CHECK_UNAVAILABLE).  A timeout means a
+    # busy host far more often than a bad file.
+    TIMEOUT = "timeout"
+    TOOL_MISSING = "tool_missing"
+    MISSING_FILE = "missing_file"
+
+    @property
+    def ours(self) -> bool:
+        """True when the problem is on our side: rules must not blame the unit for it."""
+        return self in (VideoError.TIMEOUT, VideoError.TOOL_MISSING, VideoError.MISSING_FILE)
 
 
 @dataclass(frozen=True)
@@ -242,7 +275,17 @@ class VideoInfo:
     audio_codec: str | None = None
     width: int | None = None
     height: int | None = None
-    error: str | None = None
+    error: VideoError | None = None
+    # The blob of a JPEG still from the video, for staff's report; set by intake, not parsers.
+    poster_sha256: str | None = None
+
+
+@dataclass(frozen=True)
+class UncheckedVideo:
+    """A video we could not check because of our side (`error.ours`): staff's, not the unit's."""
+
+    name: str
+    error: VideoError
 
 
 @dataclass

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import mimetypes
 import posixpath
+from enum import StrEnum
 
 OCTET_STREAM = "application/octet-stream"
 
@@ -70,18 +71,83 @@ _OLE_BY_EXT = {
 }
 OLE = "application/x-ole-storage"
 
+PSD = "image/vnd.adobe.photoshop"
+MATROSKA = "video/x-matroska"
+MP4 = "video/mp4"
+
+_ZIP_LOCAL = b"PK\x03\x04"
+_ZIP_MAGIC = (_ZIP_LOCAL, b"PK\x05\x06", b"PK\x07\x08")
+_OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+_RTF_MAGIC = b"{\\rtf"
+
+# The one magic table: a file's first bytes → its type.  Order does not matter (no prefix is
+# another's prefix); containers that need a closer look (zip, OLE, ftyp, RIFF) come after.
+_PREFIXES: tuple[tuple[bytes, str], ...] = (
+    (b"Rar!\x1a\x07", "application/vnd.rar"),
+    (b"7z\xbc\xaf\x27\x1c", "application/x-7z-compressed"),
+    (b"%PDF", "application/pdf"),
+    (b"\xff\xd8\xff", "image/jpeg"),
+    (b"\x89PNG\r\n\x1a\n", "image/png"),
+    (b"GIF87a", "image/gif"),
+    (b"GIF89a", "image/gif"),
+    (b"\x1a\x45\xdf\xa3", MATROSKA),
+    (b"\x30\x26\xb2\x75\x8e\x66\xcf\x11", "video/x-ms-wmv"),
+    (b"\x1f\x8b", "application/gzip"),
+    (b"II*\x00", "image/tiff"),
+    (b"MM\x00*", "image/tiff"),
+    (b"8BPS", PSD),
+    (b"\x78\x9f\x3e\x22", "application/ms-tnef"),
+    (_RTF_MAGIC, "application/rtf"),
+    # Two letters are a weak sign (a text file may start "BM"): sniff_type wants the name too.
+    (b"BM", "image/bmp"),
+)
+
+# ISO base media files (mp4, mov, HEIC, AVIF) name their kind in the `ftyp` box's brand; an
+# unknown brand is some MP4 video.  iPhone HEIC above all is what units send instead of JPG.
 _FTYP_BRANDS = {
     b"qt  ": "video/quicktime",
     b"heic": "image/heic",
     b"heix": "image/heic",
+    b"hevc": "image/heic",
+    b"hevx": "image/heic",
+    b"heim": "image/heic",
+    b"heis": "image/heic",
     b"mif1": "image/heif",
     b"msf1": "image/heif",
     b"avif": "image/avif",
+    b"avis": "image/avif",
     b"M4A ": "audio/mp4",
     b"3gp4": "video/3gpp",
     b"3gp5": "video/3gpp",
     b"3g2a": "video/3gpp2",
 }
+_RIFF_KINDS = {b"AVI ": "video/x-msvideo", b"WEBP": "image/webp", b"WAVE": "audio/wav"}
+
+# What a photo's format is called (PhotoInfo.format) for the picture types we recognise.
+_IMAGE_FORMATS = {
+    "image/jpeg": "JPEG",
+    "image/png": "PNG",
+    "image/gif": "GIF",
+    "image/heic": "HEIC",
+    "image/heif": "HEIC",
+    "image/avif": "AVIF",
+    "image/webp": "WEBP",
+    "image/bmp": "BMP",
+    "image/tiff": "TIFF",
+    "application/pdf": "PDF",
+    PSD: "PSD",
+}
+# Any other ftyp file sent as a photo is a video (a Live Photo's .mov, a clip).
+VIDEO_AS_PHOTO = "MP4/MOV"
+
+
+class WordContainer(StrEnum):
+    """The container of a would-be Word file."""
+
+    OLE = "ole"  # Word 97–2003, WPS
+    ZIP = "zip"  # .docx (also under a .doc name)
+    RTF = "rtf"
+
 
 # Preferred extension per type, for naming parts that arrived without a name.
 _EXTENSIONS = {
@@ -134,52 +200,62 @@ def _zip_type(data: bytes, ext: str) -> str:
     return "application/zip"
 
 
+def sniff_magic(data: bytes) -> str | None:
+    """The content type the first bytes alone show, None when they show none we know.
+
+    Zip and OLE files come back as their container (`application/zip`, OLE); `sniff_type`
+    tells the formats inside apart by name and members.
+    """
+    head = bytes(data[:64])
+    if head.startswith(_ZIP_MAGIC):
+        return "application/zip"
+    if head.startswith(_OLE_MAGIC):
+        return OLE
+    if len(head) >= 12 and head[4:8] == b"ftyp":
+        return _FTYP_BRANDS.get(head[8:12], MP4)
+    if head.startswith(b"RIFF") and len(head) >= 12:
+        return _RIFF_KINDS.get(head[8:12])
+    return next((mime for magic, mime in _PREFIXES if head.startswith(magic)), None)
+
+
 def sniff_type(data: bytes, name: str = "") -> str:
     """The content type the bytes show, else one guessed from `name`, else octet-stream."""
-    head = bytes(data[:64])
     ext = _ext(name)
-    if head.startswith((b"PK\x03\x04", b"PK\x05\x06", b"PK\x07\x08")):
+    mime = sniff_magic(data)
+    if mime == "application/zip":
         return _zip_type(data, ext)
-    if head.startswith(b"Rar!\x1a\x07"):
-        return "application/vnd.rar"
-    if head.startswith(b"7z\xbc\xaf\x27\x1c"):
-        return "application/x-7z-compressed"
-    if head.startswith(b"%PDF"):
-        return "application/pdf"
-    if head.startswith(b"\xff\xd8\xff"):
-        return "image/jpeg"
-    if head.startswith(b"\x89PNG\r\n\x1a\n"):
-        return "image/png"
-    if head.startswith((b"GIF87a", b"GIF89a")):
-        return "image/gif"
-    if head.startswith(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"):
+    if mime == OLE:
         return _OLE_BY_EXT.get(ext, OLE)
-    if len(head) >= 12 and head[4:8] == b"ftyp":
-        return _FTYP_BRANDS.get(head[8:12], "video/mp4")
-    if head.startswith(b"RIFF") and len(head) >= 12:
-        kind = head[8:12]
-        if kind == b"AVI ":
-            return "video/x-msvideo"
-        if kind == b"WEBP":
-            return "image/webp"
-        if kind == b"WAVE":
-            return "audio/wav"
-    if head.startswith(b"\x1a\x45\xdf\xa3"):
-        return "video/webm" if ext == ".webm" else "video/x-matroska"
-    if head.startswith(b"\x30\x26\xb2\x75\x8e\x66\xcf\x11"):
-        return "video/x-ms-wmv"
-    if head.startswith(b"\x1f\x8b"):
-        return "application/gzip"
-    if head.startswith((b"II*\x00", b"MM\x00*")):
-        return "image/tiff"
-    if head.startswith(b"BM") and ext == ".bmp":
-        return "image/bmp"
-    if head.startswith(b"\x78\x9f\x3e\x22"):
-        return "application/ms-tnef"
-    if head.startswith(b"{\\rtf"):
-        return "application/rtf"
+    if mime == MATROSKA and ext == ".webm":
+        return "video/webm"
+    if mime is not None and (mime != "image/bmp" or ext == ".bmp"):
+        return mime
     guessed, _ = mimetypes.guess_type("x" + ext) if ext else (None, None)
     return guessed or OCTET_STREAM
+
+
+def image_format(data: bytes) -> str | None:
+    """A photo's format name ("JPEG", "HEIC", `VIDEO_AS_PHOTO`, …) by magic; None if unknown."""
+    mime = sniff_magic(data)
+    if mime is None:
+        return None
+    if mime in _IMAGE_FORMATS:
+        return _IMAGE_FORMATS[mime]
+    if data[4:8] == b"ftyp":
+        return VIDEO_AS_PHOTO
+    return None
+
+
+def word_container(data: bytes) -> WordContainer | None:
+    """The container of a would-be Word file: OLE, ZIP, RTF, or None for anything else."""
+    if data.startswith(_OLE_MAGIC):
+        return WordContainer.OLE
+    if data.startswith(_ZIP_LOCAL):
+        return WordContainer.ZIP
+    # Word writes RTF plain; some tools put a BOM or blank lines first.
+    if data.lstrip(b"\xef\xbb\xbf \t\r\n").startswith(_RTF_MAGIC):
+        return WordContainer.RTF
+    return None
 
 
 def extension_for(content_type: str) -> str:

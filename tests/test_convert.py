@@ -1,4 +1,5 @@
-"""parsers.convert: real LibreOffice batches, and a fake `soffice` for timeouts and bookkeeping."""
+"""Word to .docx (intake.word over programs.libreoffice): real LibreOffice batches, and a fake
+`soffice` for timeouts and bookkeeping."""
 
 from __future__ import annotations
 
@@ -17,8 +18,9 @@ from typing import Any
 
 import pytest
 
-from parsers.convert import ConversionResult, ConverterUnavailable, convert_to_docx, sniff
+from intake.word import ConversionResult, ConverterUnavailable, convert_to_docx
 from parsers.form import read_form
+from parsers.sniff import word_container as sniff
 from tests.builders.forms import CATEGORY_LABELS, make_form_docs, make_form_docx, soffice_path
 
 needs_soffice = pytest.mark.skipif(soffice_path() is None, reason="LibreOffice not installed")

@@ -14,7 +14,7 @@ from docx.enum.style import WD_STYLE_TYPE
 from docx.oxml import parse_xml
 from docx.oxml.ns import nsdecls
 
-from parsers.convert import convert_to_docx
+from intake.word import convert_to_docx
 from parsers.form import (
     FormUnreadable,
     count_chars_like_word,

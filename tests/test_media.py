@@ -1,4 +1,4 @@
-"""parsers.media on real files: Pillow decodes, ffprobe subprocesses, caption text."""
+"""Photos, videos and captions on real files: Pillow decodes, ffprobe and ffmpeg runs, caption text."""
 
 from __future__ import annotations
 
@@ -14,15 +14,14 @@ from pathlib import Path
 import pytest
 from PIL import Image, ImageFile
 
-from parsers import media
-from parsers.media import (
-    caption_from_name,
-    captions_from_document,
-    match_captions,
-    probe_photo,
-    probe_video,
-    probe_videos,
-)
+import programs.ffmpeg
+from intake.videos import probe_video, probe_videos
+from parsers.captions import caption_from_name, captions_from_document, match_captions
+from parsers.model import PhotoError, PhotoInfo, VideoError
+from parsers.photos import probe_photo
+from parsers.videos import parse_ffprobe
+from programs import ffprobe
+from programs.ffmpeg import poster_frame
 from tests.builders.media import (
     bomb_png,
     heic_header,
@@ -33,6 +32,7 @@ from tests.builders.media import (
     make_png,
     truncated_jpeg,
 )
+from validators.rules import media_check_unavailable, photo_unreadable, video_unreadable
 
 needs_ffmpeg = pytest.mark.skipif(
     shutil.which("ffmpeg") is None or shutil.which("ffprobe") is None,
@@ -44,8 +44,8 @@ needs_ffmpeg = pytest.mark.skipif(
 
 
 def test_good_jpeg_and_png_decode_with_their_size() -> None:
-    assert probe_photo(make_jpeg(640, 480)) == media.PhotoInfo("JPEG", 640, 480, None)
-    assert probe_photo(make_png(320, 200)) == media.PhotoInfo("PNG", 320, 200, None)
+    assert probe_photo(make_jpeg(640, 480)) == PhotoInfo("JPEG", 640, 480, None)
+    assert probe_photo(make_png(320, 200)) == PhotoInfo("PNG", 320, 200, None)
 
 
 def test_padded_builders_hit_the_exact_size_and_still_decode() -> None:
@@ -62,14 +62,16 @@ def test_truncated_jpeg_is_caught_although_verify_passes_it() -> None:
     with Image.open(io.BytesIO(data)) as im:
         im.verify()  # the trap: no complaint here
     info = probe_photo(data)
-    assert info.error == "图片文件不完整（截断）"
+    assert photo_unreadable.detail_for(info) == "图片文件不完整（截断）"
     assert info.format == "JPEG"
 
 
 def test_truncated_jpeg_is_caught_even_if_someone_enabled_truncated_loading() -> None:
     ImageFile.LOAD_TRUNCATED_IMAGES = True
     try:
-        assert probe_photo(truncated_jpeg()).error == "图片文件不完整（截断）"
+        assert (
+            photo_unreadable.detail_for(probe_photo(truncated_jpeg())) == "图片文件不完整（截断）"
+        )
     finally:
         ImageFile.LOAD_TRUNCATED_IMAGES = False
 
@@ -79,7 +81,7 @@ def test_huge_declared_png_is_refused_quickly_without_decoding() -> None:
     assert len(data) < 1_000_000
     start = time.perf_counter()
     info = probe_photo(data)
-    assert info.error == "图片像素过大，疑似解压炸弹"
+    assert photo_unreadable.detail_for(info) == "图片像素过大，疑似解压炸弹"
     assert time.perf_counter() - start < 0.5
 
 
@@ -88,14 +90,20 @@ def test_pillow_bomb_warning_becomes_a_refusal_and_filters_are_restored() -> Non
     # 100 M pixels: above Pillow's warning threshold (~89 M), below its own error (~179 M);
     # a generous local cap leaves only the warning to stop it.
     info = probe_photo(bomb_png(10000, 10000), max_pixels=10**9)
-    assert info.error == "图片像素过大，疑似解压炸弹"
+    assert photo_unreadable.detail_for(info) == "图片像素过大，疑似解压炸弹"
     assert warnings.filters == before
 
 
 def test_local_pixel_cap_applies_below_pillows_threshold() -> None:
-    assert probe_photo(bomb_png(8000, 7000)).error == "图片像素过大，疑似解压炸弹"
+    assert (
+        photo_unreadable.detail_for(probe_photo(bomb_png(8000, 7000)))
+        == "图片像素过大，疑似解压炸弹"
+    )
     small = make_jpeg(640, 480)
-    assert probe_photo(small, max_pixels=100_000).error == "图片像素过大，疑似解压炸弹"
+    assert (
+        photo_unreadable.detail_for(probe_photo(small, max_pixels=100_000))
+        == "图片像素过大，疑似解压炸弹"
+    )
     assert probe_photo(small, max_pixels=640 * 480).error is None
 
 
@@ -107,13 +115,32 @@ def test_local_pixel_cap_applies_below_pillows_threshold() -> None:
 def test_other_image_formats_are_named_and_rejected(data: bytes, fmt: str) -> None:
     info = probe_photo(data)
     assert info.format == fmt
-    assert info.error == f"格式为 {fmt}，仅接受 JPG/PNG"
+    assert photo_unreadable.detail_for(info) == f"格式为 {fmt}，仅接受 JPG/PNG"
+
+
+@pytest.mark.parametrize(
+    ("head", "fmt", "words"),
+    [
+        (b"BM" + b"\x00" * 60, "BMP", "BMP"),  # no extension needed for a photo
+        (b"8BPS\x00\x01" + b"\x00" * 60, "PSD", "PSD"),
+        (b"\x00\x00\x00\x18ftypheis" + b"\x00" * 60, "HEIC", "HEIC"),
+        (b"\x00\x00\x00\x18ftypmif1" + b"\x00" * 60, "HEIC", "HEIC"),
+        (b"\x00\x00\x00\x18ftypavif" + b"\x00" * 60, "AVIF", "AVIF"),
+        (b"\x00\x00\x00\x18ftypisom" + b"\x00" * 60, "MP4/MOV", "MP4/MOV 视频"),
+        (b"\x00\x00\x00\x14ftypqt  " + b"\x00" * 60, "MP4/MOV", "MP4/MOV 视频"),
+    ],
+    ids=["bmp", "psd", "heis", "mif1", "avif", "mp4", "mov"],
+)
+def test_formats_named_by_their_magic(head: bytes, fmt: str, words: str) -> None:
+    info = probe_photo(head)
+    assert (info.format, info.error) == (fmt, PhotoError.WRONG_FORMAT)
+    assert photo_unreadable.detail_for(info) == f"格式为 {words}，仅接受 JPG/PNG"
 
 
 def test_real_webp_is_rejected_though_pillow_could_read_it() -> None:
     buf = io.BytesIO()
     Image.new("RGB", (32, 32), "green").save(buf, "WEBP")
-    assert probe_photo(buf.getvalue()).error == "格式为 WEBP，仅接受 JPG/PNG"
+    assert photo_unreadable.detail_for(probe_photo(buf.getvalue())) == "格式为 WEBP，仅接受 JPG/PNG"
 
 
 @pytest.mark.parametrize(
@@ -123,7 +150,7 @@ def test_real_webp_is_rejected_though_pillow_could_read_it() -> None:
 )
 def test_garbage_is_not_a_photo(data: bytes) -> None:
     info = probe_photo(data)
-    assert info.error in ("不是可读取的图片", "图片文件为空")
+    assert photo_unreadable.detail_for(info) in ("不是可读取的图片", "图片文件为空")
     assert info.width is None
 
 
@@ -177,7 +204,7 @@ def test_garbage_mp4_is_unreadable(tmp_path: Path, data: bytes) -> None:
     path = tmp_path / "视频.mp4"
     path.write_bytes(data)
     info = probe_video(path)
-    assert info.error == "无法识别的视频文件"
+    assert video_unreadable.detail_for(info.error) == "无法识别的视频文件"
     assert info.duration_s is None
 
 
@@ -186,7 +213,7 @@ def test_audio_only_file_is_rejected(tmp_path: Path) -> None:
     path = tmp_path / "视频.mp4"
     make_audio_only(path, 3)
     info = probe_video(path)
-    assert info.error == "文件中没有视频画面（可能只有声音）"
+    assert video_unreadable.detail_for(info.error) == "文件中没有视频画面（可能只有声音）"
     assert info.audio_codec == "aac"
     assert info.video_codec is None
 
@@ -195,7 +222,9 @@ def test_audio_only_file_is_rejected(tmp_path: Path) -> None:
 def test_cover_art_does_not_count_as_a_picture(tmp_path: Path) -> None:
     path = tmp_path / "视频.mp3"
     make_audio_only(path, 3, cover_art=True)
-    assert probe_video(path).error == "文件中没有视频画面（可能只有声音）"
+    assert (
+        video_unreadable.detail_for(probe_video(path).error) == "文件中没有视频画面（可能只有声音）"
+    )
 
 
 @needs_ffmpeg
@@ -204,8 +233,8 @@ def test_still_image_and_gif_are_not_videos(tmp_path: Path) -> None:
     jpg.write_bytes(make_jpeg(64, 48))
     gif = tmp_path / "b.mp4"
     gif.write_bytes(make_gif())
-    assert probe_video(jpg).error == "这是一张图片，不是视频"
-    assert probe_video(gif).error == "这是 GIF 动图，不是视频"
+    assert video_unreadable.detail_for(probe_video(jpg).error) == "这是一张图片，不是视频"
+    assert video_unreadable.detail_for(probe_video(gif).error) == "这是 GIF 动图，不是视频"
 
 
 @needs_ffmpeg
@@ -227,7 +256,7 @@ def test_timeout_kills_a_probe_that_blocks(tmp_path: Path) -> None:
         info = probe_video(fifo, timeout=0.5)
     finally:
         rescue.cancel()
-    assert info.error == "视频探测超时"
+    assert media_check_unavailable.detail_for(info.error) == "视频探测超时"
     assert time.perf_counter() - start < 4
 
 
@@ -235,7 +264,9 @@ def test_timeout_kills_a_probe_that_blocks(tmp_path: Path) -> None:
 def test_tiny_timeout_is_honoured_on_a_real_file(tmp_path: Path) -> None:
     path = tmp_path / "v.mp4"
     make_mp4(path, 10)
-    assert probe_video(path, timeout=0.001).error == "视频探测超时"
+    assert (
+        media_check_unavailable.detail_for(probe_video(path, timeout=0.001).error) == "视频探测超时"
+    )
 
 
 def test_missing_ffprobe_is_our_problem_not_the_file(
@@ -243,14 +274,14 @@ def test_missing_ffprobe_is_our_problem_not_the_file(
 ) -> None:
     path = tmp_path / "v.mp4"
     path.write_bytes(b"x")
-    monkeypatch.setattr(media, "FFPROBE", str(tmp_path / "no-such-ffprobe"))
+    monkeypatch.setattr(ffprobe, "FFPROBE", str(tmp_path / "no-such-ffprobe"))
     info = probe_video(path)
-    assert info.error == media.ERR_VIDEO_TOOL_MISSING
-    assert info.error in media.INTERNAL_VIDEO_ERRORS
+    assert info.error is VideoError.TOOL_MISSING
+    assert info.error.ours
 
 
 def test_missing_file_is_reported_not_raised(tmp_path: Path) -> None:
-    assert probe_video(tmp_path / "gone.mp4").error == media.ERR_VIDEO_MISSING_FILE
+    assert probe_video(tmp_path / "gone.mp4").error is VideoError.MISSING_FILE
 
 
 @needs_ffmpeg
@@ -264,7 +295,7 @@ def test_batch_probe_keeps_input_order(tmp_path: Path) -> None:
     bad.write_bytes(b"nope")
     infos = probe_videos([*paths, bad], timeout=30, workers=2)
     assert [round(i.duration_s or 0) for i in infos] == [10, 200, 10, 0]
-    assert infos[3].error == "无法识别的视频文件"
+    assert video_unreadable.detail_for(infos[3].error) == "无法识别的视频文件"
 
 
 def test_parse_ffprobe_falls_back_to_the_longest_stream() -> None:
@@ -281,7 +312,7 @@ def test_parse_ffprobe_falls_back_to_the_longest_stream() -> None:
             {"codec_type": "audio", "codec_name": "opus", "duration": "62.0"},
         ],
     }
-    info = media.parse_ffprobe(report)
+    info = parse_ffprobe(report)
     assert info.duration_s == 62.0
     assert (info.video_codec, info.audio_codec, info.width) == ("vp9", "opus", 640)
     assert info.error is None
@@ -289,7 +320,68 @@ def test_parse_ffprobe_falls_back_to_the_longest_stream() -> None:
 
 def test_parse_ffprobe_without_any_duration_is_an_error() -> None:
     report = {"format": {"format_name": "h264"}, "streams": [{"codec_type": "video"}]}
-    assert media.parse_ffprobe(report).error == "无法读取视频时长"
+    assert video_unreadable.detail_for(parse_ffprobe(report).error) == "无法读取视频时长"
+
+
+# ---------------------------------------------------------------------------------------------
+# Poster frames (ffmpeg)
+
+
+@needs_ffmpeg
+def test_poster_frame_is_a_480_pixel_jpeg(tmp_path: Path) -> None:
+    path = tmp_path / "-concat:北京市XX视频.mp4"  # a name that looks like an option or protocol
+    make_mp4(path, 10)
+    poster = poster_frame(path, timeout=30)
+    assert poster is not None and poster.startswith(b"\xff\xd8\xff")
+    with Image.open(io.BytesIO(poster)) as im:
+        assert (im.format, im.size) == ("JPEG", (480, 360))
+
+
+@needs_ffmpeg
+@pytest.mark.parametrize(
+    "data",
+    [
+        os.urandom(5000),
+        b"",
+        b"\x00\x00\x00\x18ftypmp42" + b"\x00" * 500,
+        # A live playlist named .mp4: the file-only whitelist keeps ffmpeg from fetching it.
+        b"#EXTM3U\n#EXT-X-TARGETDURATION:10\n#EXTINF:10,\nhttp://127.0.0.1:9/a.ts\n",
+    ],
+    ids=["noise", "empty", "bare-ftyp", "playlist"],
+)
+def test_unreadable_or_hostile_video_has_no_poster(tmp_path: Path, data: bytes) -> None:
+    path = tmp_path / "视频.mp4"
+    path.write_bytes(data)
+    assert poster_frame(path, timeout=10) is None
+
+
+@needs_ffmpeg
+def test_audio_only_file_has_no_poster(tmp_path: Path) -> None:
+    path = tmp_path / "视频.mp4"
+    make_audio_only(path, 3)
+    assert poster_frame(path, timeout=10) is None
+
+
+@needs_ffmpeg
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="needs a fifo")
+def test_poster_of_a_file_that_blocks_times_out(tmp_path: Path) -> None:
+    fifo = tmp_path / "blocks.mp4"
+    os.mkfifo(fifo)
+    rescue = threading.Timer(5, lambda: os.close(os.open(fifo, os.O_WRONLY | os.O_NONBLOCK)))
+    rescue.start()
+    try:
+        start = time.perf_counter()
+        assert poster_frame(fifo, timeout=0.5) is None
+    finally:
+        rescue.cancel()
+    assert time.perf_counter() - start < 4
+
+
+def test_missing_ffmpeg_means_no_poster(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    path = tmp_path / "v.mp4"
+    path.write_bytes(b"x")
+    monkeypatch.setattr(programs.ffmpeg, "FFMPEG", str(tmp_path / "no-such-ffmpeg"))
+    assert poster_frame(path, timeout=10) is None
 
 
 # ---------------------------------------------------------------------------------------------

@@ -1,28 +1,22 @@
-"""The photo and video rules, fed with facts from real files probed by parsers.media."""
+"""The photo and video rules, fed with facts from real files probed by parsers and programs."""
 
 from __future__ import annotations
 
 import dataclasses
 import hashlib
+import json
 import shutil
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from campaign import Campaign, load_campaign
 from intake import reading
-from parsers.media import (
-    ERR_VIDEO_MISSING_FILE,
-    ERR_VIDEO_TIMEOUT,
-    ERR_VIDEO_TOOL_MISSING,
-    INTERNAL_VIDEO_ERRORS,
-    caption_from_name,
-    captions_from_document,
-    match_captions,
-    probe_photo,
-    probe_video,
-)
-from parsers.model import VideoInfo
+from intake.videos import probe_video
+from parsers.captions import caption_from_name, captions_from_document, match_captions
+from parsers.model import UncheckedVideo, VideoError, VideoInfo
+from parsers.photos import probe_photo
 from reports import notices
 from store.blobs import BlobStore
 from tests.builders.media import (
@@ -39,8 +33,10 @@ from validators.facts import CaseFacts, FileFacts
 from validators.rules import (
     media_check_unavailable,
     photo_caption_missing,
+    photo_count,
     photo_too_large,
     photo_unreadable,
+    video_count,
     video_too_long,
     video_unreadable,
 )
@@ -272,9 +268,11 @@ def test_audio_only_is_unreadable_and_not_also_too_long(tmp_path: Path) -> None:
     assert run(video_too_long.RULE, facts) == []
 
 
-@pytest.mark.parametrize("error", [ERR_VIDEO_TOOL_MISSING, ERR_VIDEO_TIMEOUT])
-def test_missing_or_slow_ffprobe_is_not_blamed_on_the_unit(tmp_path: Path, error: str) -> None:
-    assert error in INTERNAL_VIDEO_ERRORS
+@pytest.mark.parametrize("error", [VideoError.TOOL_MISSING, VideoError.TIMEOUT])
+def test_missing_or_slow_ffprobe_is_not_blamed_on_the_unit(
+    tmp_path: Path, error: VideoError
+) -> None:
+    assert error.ours
     path = tmp_path / "v.mp4"
     path.write_bytes(b"x")
     video = video_facts(path, VideoInfo(error=error))
@@ -296,13 +294,13 @@ def test_media_check_unavailable_is_a_staff_only_case_warning() -> None:
 def test_media_notes_become_staff_warnings_pointing_at_the_file(tmp_path: Path) -> None:
     path = tmp_path / "北京市XX视频.mp4"
     path.write_bytes(b"x")
-    video = video_facts(path, VideoInfo(error=ERR_VIDEO_TIMEOUT))
+    video = video_facts(path, VideoInfo(error=VideoError.TIMEOUT))
     facts = case(video)
     assert facts.media_notes == []  # the default: nothing to report
     assert run(media_check_unavailable.RULE, facts) == []
     facts.media_notes = [
-        f"{video.name}：{ERR_VIDEO_TIMEOUT}",
-        f"gone.mp4：{ERR_VIDEO_MISSING_FILE}",
+        UncheckedVideo(video.name, VideoError.TIMEOUT),
+        UncheckedVideo("gone.mp4", VideoError.MISSING_FILE),
     ]
     findings = run(media_check_unavailable.RULE, facts)
     assert [(f.code, f.severity, f.file, f.detail) for f in findings] == [
@@ -313,18 +311,32 @@ def test_media_notes_become_staff_warnings_pointing_at_the_file(tmp_path: Path) 
     assert run(video_unreadable.RULE, facts) == []
 
 
-def test_media_check_unavailable_never_reaches_the_unit(monkeypatch: pytest.MonkeyPatch) -> None:
-    if registry.rule_for("MEDIA_CHECK_UNAVAILABLE") is None:  # until the registry lists it
-        monkeypatch.setattr(
-            registry, "CASE_RULES", [*registry.CASE_RULES, media_check_unavailable.RULE]
-        )
+MEDIA_RULES = [
+    photo_count,
+    video_count,
+    photo_too_large,
+    photo_caption_missing,
+    photo_unreadable,
+    video_too_long,
+    video_unreadable,
+    media_check_unavailable,
+]
+
+
+@pytest.mark.parametrize("module", MEDIA_RULES, ids=lambda m: m.RULE.code)
+def test_the_registry_lists_each_media_rule(module: Any) -> None:
+    assert registry.rule_for(module.RULE.code) is module.RULE
+    assert module.RULE in registry.CASE_RULES
+
+
+def test_media_check_unavailable_never_reaches_the_unit() -> None:
     assert registry.rule_for("MEDIA_CHECK_UNAVAILABLE") is media_check_unavailable.RULE
     assert not notices.unit_facing("MEDIA_CHECK_UNAVAILABLE")
 
 
-@pytest.mark.parametrize("error", [ERR_VIDEO_TIMEOUT, ERR_VIDEO_TOOL_MISSING])
+@pytest.mark.parametrize("error", [VideoError.TIMEOUT, VideoError.TOOL_MISSING])
 def test_reading_notes_our_side_video_problems(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, error: str
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, error: VideoError
 ) -> None:
     blobs = BlobStore(tmp_path / "blobs")
     data = b"not probed"
@@ -334,4 +346,26 @@ def test_reading_notes_our_side_video_problems(
         reading, "probe_videos", lambda paths, workers=2: [VideoInfo(error=error) for _ in paths]
     )
     [read] = reading.read_cases([[stored]], blobs, CAMPAIGN)
-    assert read.notes == [f"v.mp4：{error}"]
+    assert read.notes == [UncheckedVideo("v.mp4", error)]
+
+
+@needs_ffmpeg
+def test_reading_stores_a_poster_for_each_readable_video(tmp_path: Path) -> None:
+    blobs = BlobStore(tmp_path / "blobs")
+    good, bad = tmp_path / "good.mp4", tmp_path / "bad.mp4"
+    make_mp4(good, 10)
+    bad.write_bytes(b"\x00\x01not a video" * 300)
+    stored = [
+        reading.StoredFile(i, p.name, f"x.zip/{p.name}", "video", blobs.put(p.read_bytes()), 1)
+        for i, p in enumerate([good, bad], 1)
+    ]
+    [read] = reading.read_cases([stored], blobs, CAMPAIGN)
+    good_info, bad_info = (f.video for f in read.files)
+    assert good_info is not None and good_info.poster_sha256 is not None
+    assert blobs.get(good_info.poster_sha256).startswith(b"\xff\xd8\xff")
+    # What the pipeline stores as `File.probe`, JSON as it is written.
+    assert json.loads(json.dumps(dataclasses.asdict(good_info)))["poster_sha256"] == (
+        good_info.poster_sha256
+    )
+    assert bad_info is not None and bad_info.poster_sha256 is None
+    assert json.loads(json.dumps(dataclasses.asdict(bad_info)))["error"] == "unreadable"

@@ -15,6 +15,7 @@ from parsers.model import (
     PhotoInfo,
     Role,
     SubjectDeviation,
+    UncheckedVideo,
     VideoInfo,
 )
 
@@ -62,9 +63,9 @@ class CaseFacts:
     converter_missing: str | None = None
     # Earlier selected case this one matches, e.g. "2022年 浙江省 社区垃圾分类与低碳生活实践".
     previously_selected: str | None = None
-    # Media we could not check on our side (ffprobe missing or timed out), e.g.
-    # "v.mp4：视频探测超时" (`ReadCase.notes`): staff's problem, never the unit's.
-    media_notes: list[str] = field(default_factory=list)
+    # Videos we could not check on our side (ffprobe missing or timed out; `ReadCase.notes`):
+    # staff's problem, never the unit's.
+    media_notes: list[UncheckedVideo] = field(default_factory=list)
 
     def by_role(self, role: Role) -> list[FileFacts]:
         return [f for f in self.files if f.role == role]

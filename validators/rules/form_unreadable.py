@@ -1,3 +1,7 @@
+"""FORM_UNREADABLE: the Word form does not open (damaged, not Word, or LibreOffice refused it)."""
+
+from __future__ import annotations
+
 from collections.abc import Iterator
 
 from validators.base import Audience, Hit, Level, Rule, Severity
@@ -6,7 +10,8 @@ from validators.facts import CaseFacts
 
 def _check(c: CaseFacts) -> Iterator[Hit]:
     if c.form_error:
-        yield Hit(c.form_error, c.form_file)
+        # `form_error` is the reader's reason (the converter's or the form parser's words).
+        yield Hit(f"推荐表无法读取：{c.form_error}", c.form_file)
 
 
 RULE = Rule[CaseFacts](

@@ -1,16 +1,33 @@
+"""VIDEO_UNREADABLE: a video that is no video (garbage, sound only, a still, a GIF)."""
+
+from __future__ import annotations
+
 from collections.abc import Iterator
 
-from parsers.media import INTERNAL_VIDEO_ERRORS
+from parsers.model import VideoError
 from validators.base import Audience, Hit, Level, Rule, Severity
 from validators.facts import CaseFacts
+
+_SENTENCES = {
+    VideoError.UNREADABLE: "无法识别的视频文件",
+    VideoError.NO_PICTURE: "文件中没有视频画面（可能只有声音）",
+    VideoError.IMAGE: "这是一张图片，不是视频",
+    VideoError.GIF: "这是 GIF 动图，不是视频",
+    VideoError.NO_DURATION: "无法读取视频时长",
+}
+
+
+def detail_for(error: VideoError | None) -> str | None:
+    """The unit's side of a video problem, in the notice's words; None for none or ours."""
+    return _SENTENCES.get(error) if error is not None else None
 
 
 def _check(c: CaseFacts) -> Iterator[Hit]:
     for f in c.by_role("video"):
-        error = f.video.error if f.video is not None else None
-        # A missing ffprobe is our fault, never the unit's.
-        if error and error not in INTERNAL_VIDEO_ERRORS:
-            yield Hit(f"{f.name}：{error}", f.path)
+        # A missing ffprobe is our fault, never the unit's: detail_for has no words for it.
+        problem = detail_for(f.video.error) if f.video is not None else None
+        if problem:
+            yield Hit(f"{f.name}：{problem}", f.path)
 
 
 RULE = Rule[CaseFacts](
