@@ -14,19 +14,20 @@ What makes this safe to run unattended, against an inbox staff also read by hand
   dedupe, so nothing is processed twice.
 - **Flag or move only after the raw bytes are stored**, and only if configured; the mailbox is
   opened read-only otherwise.  Nothing is ever deleted except by a server-side MOVE.
-- **Reconnects** with exponential backoff when the connection drops or the server restarts,
-  resuming from the stored mark.  A message that keeps failing is quarantined by the pipeline
-  (after a bounded number of attempts when it crashes the process) and does not block the rest.
+- **Reconnects** with exponential backoff (tenacity) when the connection drops or the server
+  restarts, resuming from the stored mark.  A message that keeps failing is quarantined by the
+  pipeline (after a bounded number of attempts when it crashes the process) and does not block the rest.
 - **One poll at a time**, also across processes (`intake.locks`).
+
+This module owns the `Poller` (one poll: fetch, ingest, mark, reconnect); logging in and what
+is worth retrying are `intake.imap_connection`, the mark and the heartbeat in the `Source` row
+`intake.imap_source`, waiting for new mail with IDLE `intake.idle`.
 """
 
 from __future__ import annotations
 
-import contextlib
-import imaplib
 import logging
 import os
-import ssl
 import threading
 import time
 from collections import Counter
@@ -36,14 +37,30 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Literal
 
 from imapclient import IMAPClient
-from imapclient.exceptions import IMAPClientAbortError, IMAPClientError, LoginError
-from sqlalchemy import select
+from imapclient.exceptions import IMAPClientAbortError, IMAPClientError
+from tenacity import (
+    RetryCallState,
+    Retrying,
+    retry_if_exception,
+    stop_after_attempt,
+    stop_when_event_set,
+    wait_exponential,
+)
 
-from intake import locks
+from intake import imap_source, locks
 from intake.config import ConfigError, Settings
+from intake.imap_connection import (
+    BACKOFF_FIRST,
+    ImapLoginError,
+    Stopped,
+    connect,
+    disconnect,
+    error_text,
+    failure,
+    retryable,
+    sleep_unless_stopped,
+)
 from intake.logs import event
-from store import models as m
-from store import repo
 
 if TYPE_CHECKING:
     from intake.app import App
@@ -56,21 +73,12 @@ BODY = b"BODY[]"
 MAX_BATCH_BYTES = 64 * 1024 * 1024
 # UIDs per FETCH of sizes, and per query of already-known UIDs (keeps command lines short).
 WINDOW = 500
-CONNECT_TIMEOUT = 60.0
 # Connection failures inside one poll: retry after 1, 2, 4, 8, 16 s, then give up until the
 # next scheduled poll.
 RECONNECT_ATTEMPTS = 5
-BACKOFF_FIRST, BACKOFF_MAX = 1.0, 60.0
-# RFC 2177 asks to re-issue IDLE at least every 29 minutes.  We do it every 5: imapclient's
-# idle_check swallows an EOF, so a connection dropped without a BYE (server killed, NAT
-# timeout) only shows when we next send a command.
-IDLE_RENEW_S = 5 * 60
+BACKOFF_MAX = 60.0
 
 Status = Literal["ok", "failed", "skipped", "stopped"]
-
-
-class ImapLoginError(Exception):
-    """The server refused our credentials: a configuration problem, not worth retrying."""
 
 
 @dataclass
@@ -100,58 +108,6 @@ def require_configured(settings: Settings) -> None:
     if missing:
         names = ", ".join(f"INTAKE_{k.upper()}" for k in missing)
         raise ConfigError(f"no IMAP inbox configured: set {names} (and INTAKE_IMAP_PASSWORD)")
-
-
-def connect(settings: Settings, timeout: float = CONNECT_TIMEOUT) -> IMAPClient:
-    """A logged-in client; the caller selects the folder."""
-    security = settings.imap_security
-    port = settings.imap_port or (993 if security == "ssl" else 143)
-    context = ssl.create_default_context()
-    client = IMAPClient(
-        settings.imap_host,
-        port=port,
-        ssl=security == "ssl",
-        ssl_context=context if security == "ssl" else None,
-        timeout=timeout,
-    )
-    try:
-        if security == "starttls":
-            client.starttls(context)
-        # Aware datetimes for INTERNALDATE instead of naive local time.
-        client.normalise_times = False
-        client.login(settings.imap_user, settings.imap_password)
-    except LoginError as exc:
-        _close(client)
-        raise ImapLoginError(f"login refused for {settings.imap_user}: {_text(exc)}") from exc
-    except BaseException:
-        _close(client)
-        raise
-    return client
-
-
-def _close(client: IMAPClient) -> None:
-    try:
-        client.logout()
-    except Exception:  # the connection may already be gone; nothing to clean up then
-        with contextlib.suppress(Exception):
-            client.shutdown()
-
-
-def _text(exc: BaseException) -> str:
-    msg = str(exc)
-    if isinstance(exc, IMAPClientError | imaplib.IMAP4.error) and msg.startswith("b'"):
-        msg = msg[2:-1]
-    return f"{type(exc).__name__}: {msg}" if msg else type(exc).__name__
-
-
-def _retryable(exc: BaseException) -> bool:
-    """Dropped connections, timeouts, a server going down; not NO/BAD answers."""
-    if isinstance(exc, OSError | IMAPClientAbortError | imaplib.IMAP4.abort):
-        return True
-    if isinstance(exc, ImapLoginError):
-        # Dovecot answers logins with this while its auth process restarts.
-        return "UNAVAILABLE" in str(exc)
-    return False
 
 
 def uid_batches(
@@ -220,55 +176,13 @@ class Poller:
             if resumed:
                 event(log, "poll.resumed", source=self.source, messages=resumed)
             errors: list[str] = []
-            delay = self.backoff[0]
-            for attempt in range(1, self.attempts + 1):
-                try:
-                    self._session(result)
-                    break
-                except Exception as exc:
-                    text = _text(exc)
-                    errors.append(text)
-                    if not _retryable(exc):
-                        result.status, result.error = "failed", text
-                        if isinstance(exc, ImapLoginError):
-                            result.error = "login refused: " + text
-                        # A refused login needs no traceback; anything else unexpected does.
-                        log.error(
-                            "poll.failed",
-                            exc_info=not isinstance(exc, ImapLoginError),
-                            extra={"source": self.source, "error": text},
-                        )
-                        break
-                    if self.stop.is_set():
-                        result.status = "stopped"
-                        break
-                    if attempt == self.attempts:
-                        result.status = "failed"
-                        result.error = f"{text} (after {attempt} attempts)"
-                        event(
-                            log,
-                            "poll.failed",
-                            logging.ERROR,
-                            source=self.source,
-                            error=text,
-                            attempts=attempt,
-                        )
-                        break
-                    result.reconnects += 1
-                    event(
-                        log,
-                        "imap.reconnect",
-                        logging.WARNING,
-                        source=self.source,
-                        error=text,
-                        attempt=attempt,
-                        wait_s=delay,
-                    )
-                    if self.stop.wait(delay):
-                        result.status = "stopped"
-                        break
-                    delay = min(delay * 2, self.backoff[1])
-            self._record(result, errors)
+            self._reconnecting(result, errors)
+            imap_source.record_poll(
+                self.app.sessions,
+                self.source,
+                succeeded=result.status in ("ok", "stopped"),
+                error=result.error or (errors[-1] if errors else None),
+            )
         event(
             log,
             "poll.done",
@@ -285,6 +199,66 @@ class Poller:
         )
         return result
 
+    def _reconnecting(self, result: PollResult, errors: list[str]) -> None:
+        """Sessions until one finishes: on connection trouble wait 1, 2, 4 … s (up to the cap)
+        and connect again, at most `attempts` times; NO/BAD answers and a refused login end
+        the poll at once.  Every error seen goes to `errors`."""
+
+        def before_reconnect(state: RetryCallState) -> None:
+            text, wait_s = failure(state)
+            errors.append(text)
+            result.reconnects += 1
+            event(
+                log,
+                "imap.reconnect",
+                logging.WARNING,
+                source=self.source,
+                error=text,
+                attempt=state.attempt_number,
+                wait_s=wait_s,
+            )
+
+        retrying = Retrying(
+            retry=retry_if_exception(retryable),
+            stop=stop_after_attempt(self.attempts) | stop_when_event_set(self.stop),
+            wait=wait_exponential(multiplier=self.backoff[0], max=self.backoff[1]),
+            sleep=sleep_unless_stopped(self.stop),
+            before_sleep=before_reconnect,
+            reraise=True,
+        )
+        try:
+            for attempt in retrying:
+                with attempt:
+                    self._session(result)
+        except Stopped:
+            result.status = "stopped"
+        except Exception as exc:
+            text = error_text(exc)
+            errors.append(text)
+            if not retryable(exc):
+                result.status, result.error = "failed", text
+                if isinstance(exc, ImapLoginError):
+                    result.error = "login refused: " + text
+                # A refused login needs no traceback; anything else unexpected does.
+                log.error(
+                    "poll.failed",
+                    exc_info=not isinstance(exc, ImapLoginError),
+                    extra={"source": self.source, "error": text},
+                )
+            elif self.stop.is_set():
+                result.status = "stopped"
+            else:
+                result.status = "failed"
+                result.error = f"{text} (after {self.attempts} attempts)"
+                event(
+                    log,
+                    "poll.failed",
+                    logging.ERROR,
+                    source=self.source,
+                    error=text,
+                    attempts=self.attempts,
+                )
+
     def _session(self, result: PollResult) -> None:
         """One connection's worth of work; raises on connection trouble (the caller retries)."""
         client = self.client_factory(self.settings)
@@ -295,13 +269,16 @@ class Poller:
             # Read-only (EXAMINE) unless we are asked to mark mail: then nothing can change.
             info = client.select_folder(folder, readonly=not self.writes)
             uidvalidity = int(info[b"UIDVALIDITY"])
-            source_id, last_uid = self._check_uidvalidity(uidvalidity, result)
+            source_id, last_uid, resync = imap_source.check_uidvalidity(
+                self.app.sessions, self.source, uidvalidity
+            )
+            result.resync = result.resync or resync
             result.uidvalidity, result.last_uid = uidvalidity, last_uid
             # `UID n:*` always matches the newest message, even when n is above every UID.
             new = sorted(u for u in client.search(["UID", f"{last_uid + 1}:*"]) if u > last_uid)
             for start in range(0, len(new), WINDOW):
                 window = new[start : start + WINDOW]
-                known = self._known_uids(source_id, uidvalidity, window)
+                known = imap_source.known_uids(self.app.sessions, source_id, uidvalidity, window)
                 if self.writes and known:
                     # Stored on an earlier run that died before marking them.
                     self._mark(client, sorted(known), result)
@@ -318,7 +295,7 @@ class Poller:
                     if result.status == "stopped":
                         return
         finally:
-            _close(client)
+            disconnect(client)
 
     def _batch(
         self,
@@ -366,6 +343,10 @@ class Poller:
                 result.status = "stopped"
                 return
 
+    def _advance(self, source_id: int, uidvalidity: int, uid: int, result: PollResult) -> None:
+        imap_source.advance(self.app.sessions, source_id, uidvalidity, uid)
+        result.last_uid = max(result.last_uid, uid)
+
     # -- marking the mail on the server ------------------------------------------------------
 
     def _mark(self, client: IMAPClient, uids: list[int], result: PollResult) -> None:
@@ -387,136 +368,14 @@ class Poller:
         except IMAPClientAbortError:
             raise
         except IMAPClientError as exc:
-            text = _text(exc)
+            text = error_text(exc)
             result.warnings.append(text)
             event(
                 log, "imap.mark_failed", logging.WARNING, source=self.source, uids=uids, error=text
             )
-
-    # -- the Source row ----------------------------------------------------------------------
-
-    def _check_uidvalidity(self, uidvalidity: int, result: PollResult) -> tuple[int, int]:
-        with self.app.sessions() as session, session.begin():
-            src = repo.get_or_create_source(session, self.source)
-            stored = src.uidvalidity
-            if stored is not None and stored != uidvalidity:
-                # The server renumbered the mailbox: every message will look new.  Start from
-                # UID 1; raw-hash and Message-ID dedupe turn the old ones into duplicates.
-                event(
-                    log,
-                    "imap.uidvalidity_changed",
-                    logging.WARNING,
-                    source=self.source,
-                    old=stored,
-                    new=uidvalidity,
-                    old_last_uid=src.last_uid,
-                )
-                result.resync = True
-                src.last_uid = 0
-            elif stored is None:
-                src.last_uid = 0
-            src.uidvalidity = uidvalidity
-            return src.id, src.last_uid or 0
-
-    def _known_uids(self, source_id: int, uidvalidity: int, uids: list[int]) -> set[int]:
-        """UIDs above the mark that are already stored: the run before died after the
-        pipeline finished but before the mark moved.  Skipping them saves a download."""
-        keys = {f"{uidvalidity}:{u}": u for u in uids}
-        with self.app.sessions() as session:
-            rows = session.scalars(
-                select(m.Message.source_key).where(
-                    m.Message.source_id == source_id,
-                    m.Message.source_key.in_(list(keys)),
-                    m.Message.state != "received",
-                )
-            )
-            return {keys[k] for k in rows if k is not None}
-
-    def _advance(self, source_id: int, uidvalidity: int, uid: int, result: PollResult) -> None:
-        """Move the mark to `uid`: only forward, only within the same UIDVALIDITY."""
-        with self.app.sessions() as session, session.begin():
-            src = session.get_one(m.Source, source_id)
-            if src.uidvalidity == uidvalidity and (src.last_uid or 0) < uid:
-                src.last_uid = uid
-        result.last_uid = max(result.last_uid, uid)
-
-    def _record(self, result: PollResult, errors: list[str]) -> None:
-        """The heartbeat: when we polled, when a poll last succeeded, the last error seen."""
-        now = datetime.now(UTC)
-        try:
-            with self.app.sessions() as session, session.begin():
-                src = repo.get_or_create_source(session, self.source)
-                src.last_poll_at = now
-                if result.status in ("ok", "stopped"):
-                    src.last_success_at = now
-                if result.error or errors:
-                    src.last_error = f"{now.isoformat(timespec='seconds')} " + (
-                        result.error or errors[-1]
-                    )
-        except Exception:  # the database itself may be what failed; the log still has it
-            log.exception("could not record the poll heartbeat")
 
 
 def _utc(value: Any) -> datetime | None:
     if not isinstance(value, datetime):
         return None
     return value.astimezone(UTC) if value.tzinfo else value.replace(tzinfo=UTC)
-
-
-# -- IMAP IDLE --------------------------------------------------------------------------------
-
-
-def idle_loop(
-    settings: Settings,
-    on_new_mail: Callable[[], None],
-    stop: threading.Event,
-    *,
-    check_s: float = 1.0,
-    renew_s: float = IDLE_RENEW_S,
-    backoff: tuple[float, float] = (BACKOFF_FIRST, 300.0),
-) -> None:
-    """Wait for new mail with IDLE on a connection of its own and call `on_new_mail` when the
-    server announces some.  Runs until `stop` is set; the scheduled poll is the fallback for
-    anything IDLE misses (a dropped connection, a server without IDLE)."""
-    delay = backoff[0]
-    while not stop.is_set():
-        try:
-            client = connect(settings)
-        except Exception as exc:
-            event(log, "idle.connect_failed", logging.WARNING, error=_text(exc), wait_s=delay)
-            if stop.wait(delay):
-                return
-            delay = min(delay * 2, backoff[1])
-            continue
-        try:
-            if not client.has_capability("IDLE"):
-                event(log, "idle.unsupported", logging.WARNING, host=settings.imap_host)
-                return
-            client.select_folder(settings.imap_folder, readonly=True)
-            client.idle()
-            event(log, "idle.started", folder=settings.imap_folder)
-            # Mail may have come in while we were not listening (before the first IDLE, or
-            # while reconnecting): one poll now costs a SEARCH and closes that gap.
-            on_new_mail()
-            delay = backoff[0]
-            since = time.monotonic()
-            while not stop.is_set():
-                responses = client.idle_check(timeout=check_s)
-                if any(len(r) > 1 and r[1] == b"EXISTS" for r in responses):
-                    on_new_mail()
-                if any(r and r[0] == b"BYE" for r in responses):
-                    # The server is shutting down (restart): reconnect.  Mail that arrives
-                    # meanwhile is caught by the poll that follows our reconnect.
-                    raise ConnectionResetError("server said BYE")
-                if time.monotonic() - since > renew_s:
-                    client.idle_done()
-                    client.idle()
-                    since = time.monotonic()
-            client.idle_done()
-        except Exception as exc:
-            event(log, "idle.dropped", logging.WARNING, error=_text(exc), wait_s=delay)
-            if stop.wait(delay):
-                return
-            delay = min(delay * 2, backoff[1])
-        finally:
-            _close(client)

@@ -46,7 +46,7 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
-from intake import imap
+from intake import idle, imap
 from intake.config import ConfigError, Settings
 from intake.logs import event
 
@@ -189,7 +189,7 @@ class Service:
         self.scheduler.start()
         if self.settings.imap_idle:
             self._idle_thread = threading.Thread(
-                target=imap.idle_loop,
+                target=idle.idle_loop,
                 args=(self.settings, self.wake_poll, self.stop_event),
                 name="imap-idle",
                 daemon=True,

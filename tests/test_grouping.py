@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from campaign import Campaign
-from intake.pipeline import case_name_from_hint
+from intake.triage import case_name_from_hint
 from parsers.archives import expand
 from parsers.grouping import ROOT_KEY, group_files
 from parsers.model import Attachment, CaseGroup, Grouping

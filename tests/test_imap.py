@@ -14,8 +14,9 @@ from sqlalchemy import func, select
 
 from intake import imap, locks
 from intake.app import App
+from intake.claims import MAX_ATTEMPTS
 from intake.config import ConfigError, Settings
-from intake.pipeline import MAX_ATTEMPTS, Pipeline
+from intake.pipeline import Pipeline
 from store import models as m
 from tests.conftest import make_app
 from tests.dovecot import Dovecot, MailUser, imap_app, mail

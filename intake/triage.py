@@ -1,0 +1,328 @@
+"""Triage over stored files: store a message's cases, read them, judge them, record findings.
+
+Owns storing case and file rows (bytes into the blob store), reading the stored files of cases
+(forms, photos, videos), applying what was read to the case row, the case, message and unit
+findings, the versions and recommendation order across a unit's cases, and re-judging a stored
+message (`retriage`) without reading a mailbox again.  Shared by ingest and retriage.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import asdict, dataclass
+from pathlib import PurePosixPath
+
+from sqlalchemy import delete, select
+from sqlalchemy.orm import Session
+
+from campaign import Campaign
+from intake.reading import ReadCase, StoredFile, read_candidate_entries, read_cases
+from parsers.archives import expand
+from parsers.candidates import order_from_name
+from parsers.cloud_links import find_cloud_links
+from parsers.mail import parse_mail
+from parsers.model import (
+    Attachment,
+    CaseGroup,
+    CloudLink,
+    Contact,
+    Expanded,
+    ParsedMail,
+    SubjectDeviation,
+)
+from parsers.subject import match_subject
+from programs import unar
+from store import models as m
+from store.blobs import BlobStore
+from validators.base import Finding
+from validators.facts import CaseFacts, FileFacts, MessageFacts, UnitCase, UnitFacts
+from validators.matching import find_previously_selected, match_candidate_order, same_case
+from validators.registry import blocks_receipt, judge_case, judge_message, judge_unit
+
+
+@dataclass
+class Triage:
+    """Stores, reads and judges the cases of one campaign; the pipeline keeps one."""
+
+    campaign: Campaign
+    blobs: BlobStore
+    libreoffice: str | None = None
+    workers: int = 2
+
+    # -- storing a message's cases -------------------------------------------------------------
+
+    def store_case(
+        self,
+        session: Session,
+        msg: m.Message,
+        unit: m.Unit | None,
+        unit_name: str | None,
+        group: CaseGroup,
+    ) -> m.Case:
+        case = m.Case(
+            unit=unit,
+            message=msg,
+            key=group.key,
+            name=case_name_from_hint(group.name_hint, unit_name, self.campaign),
+            fields={},
+        )
+        session.add(case)
+        for f in group.files:
+            session.add(self.file_row(msg, case, f.path, f.role, f.data, f.content_type))
+        return case
+
+    def file_row(
+        self,
+        msg: m.Message,
+        case: m.Case | None,
+        path: tuple[str, ...],
+        role: str,
+        data: bytes,
+        content_type: str,
+    ) -> m.File:
+        digest = self.blobs.put(data)
+        return m.File(
+            message_id=msg.id,
+            case=case,
+            role=role,
+            name=path[-1],
+            path="/".join(path),
+            content_type=content_type,
+            size=len(data),
+            sha256=digest,
+            probe={},
+        )
+
+    # -- triage over stored files (shared by ingest and retriage) -----------------------------
+
+    def triage_cases(self, session: Session, cases: list[m.Case], unit_name: str | None) -> None:
+        stored = [
+            [StoredFile(f.id, f.name, f.path, f.role, f.sha256, f.size) for f in c.files]  # type: ignore[arg-type]
+            for c in cases
+        ]
+        reads = read_cases(stored, self.blobs, self.campaign, self.libreoffice, self.workers)
+        for case, read in zip(cases, reads, strict=True):
+            self._apply_read(session, case, read, unit_name)
+
+    def _apply_read(
+        self, session: Session, case: m.Case, read: ReadCase, unit_name: str | None
+    ) -> None:
+        rows = {f.id: f for f in case.files}
+        for item in read.files:
+            row = rows[item.file.key]
+            row.caption = item.caption
+            if item.video is not None:
+                row.duration_s = item.video.duration_s
+                row.probe = asdict(item.video)
+            elif item.photo is not None:
+                row.probe = asdict(item.photo)
+        form = read.form
+        if form is not None:
+            fields = form.fields
+            case.fields = dict(fields)
+            case.name = fields.get("案例名称") or case.name
+            case.applicant = fields.get("申报单位") or None
+            # The columns hold what fits; the form's full text stays in `case.fields`.
+            case.contact = fit(fields.get("联系人"), 255)
+            case.mobile = fit(fields.get("手机"), 64)
+            case.address = fields.get("地址") or None
+            case.intro = fields.get("案例简介") or None
+            case.opinion = fields.get("推荐单位意见") or None
+            case.category = form.categories[0] if len(form.categories) == 1 else None
+        case.intro_chars = read.intro_chars
+        selected = find_previously_selected(
+            case.name,
+            case.applicant,
+            unit_name,
+            self.campaign.previously_selected,
+            self.campaign.ineligible_years,
+        )
+        facts = CaseFacts(
+            campaign=self.campaign,
+            unit=unit_name,
+            key=case.key,
+            name=case.name,
+            files=[
+                FileFacts(
+                    name=i.file.name,
+                    path=i.file.path,
+                    role=i.file.role,
+                    size=i.file.size,
+                    sha256=i.file.sha256,
+                    caption=i.caption,
+                    photo=i.photo,
+                    video=i.video,
+                )
+                for i in read.files
+            ],
+            form=form,
+            form_file=read.form_file,
+            intro_chars=read.intro_chars,
+            form_error=read.form_error,
+            converter_missing=read.converter_missing,
+            media_notes=read.notes,
+            previously_selected=(
+                f"{selected.year}年 {selected.unit} {selected.name}" if selected else None
+            ),
+        )
+        session.execute(delete(m.Finding).where(m.Finding.case_id == case.id))
+        findings = judge_case(facts)
+        add_findings(session, findings, message=case.message, unit=case.unit, case=case)
+        case.status = "deficient" if _has_unit_errors(findings) else "complete"
+
+    def triage_unit(self, session: Session, unit: m.Unit) -> None:
+        """Versions, recommendation order and unit findings over all the unit's current cases."""
+        session.flush()
+        cases = list(
+            session.scalars(
+                select(m.Case)
+                .join(m.Message, m.Case.message_id == m.Message.id)
+                .where(m.Case.unit_id == unit.id)
+                .order_by(m.Message.received_at, m.Message.id, m.Case.id)
+            )
+        )
+        current: list[m.Case] = []
+        for case in cases:
+            case.version, case.superseded_by_id = 1, None
+            if case.status == "superseded":
+                case.status = _status_from_findings(session, case)
+            earlier = next(
+                (
+                    c
+                    for c in current
+                    if c.message_id != case.message_id and same_case(c.name, case.name)
+                ),
+                None,
+            )
+            if earlier is not None:
+                # A later case of the same name replaces the earlier one (a resubmission).
+                earlier.status, earlier.superseded_by_id = "superseded", case.id
+                case.version = earlier.version + 1
+                current.remove(earlier)
+            current.append(case)
+        lists = list(
+            session.scalars(
+                select(m.File)
+                .join(m.Message, m.File.message_id == m.Message.id)
+                .where(m.Message.unit_id == unit.id, m.File.role == "list")
+                .order_by(m.File.id)
+            )
+        )
+        entries = read_candidate_entries(lists, self.blobs, self.libreoffice)
+        for case in current:
+            case.order = match_candidate_order(case.name, entries) if entries else None
+            if case.order is None:
+                case.order = order_from_name(case.key.rsplit("/", 1)[-1])
+        facts = UnitFacts(
+            campaign=self.campaign,
+            unit=unit.name,
+            cases=[UnitCase(c.name, c.category, c.order) for c in current],
+            has_list=bool(lists),
+        )
+        session.execute(
+            delete(m.Finding).where(m.Finding.unit_id == unit.id, m.Finding.level == "unit")
+        )
+        add_findings(session, judge_unit(facts), unit=unit)
+
+    def retriage_message(self, session: Session, msg: m.Message) -> None:
+        """Judge a stored message and its cases again from its stored raw bytes."""
+        mail = parse_mail(self.blobs.get(msg.raw_sha256))
+        subject = match_subject(mail.subject, self.campaign)
+        expanded = expand(materials(mail), rar=unar.read_member)
+        unit_name = msg.unit.name if msg.unit else None
+        links = find_cloud_links(mail.text, mail.html)
+        facts = message_facts(
+            self.campaign, mail, unit_name, subject.deviations, expanded, links, msg
+        )
+        session.execute(
+            delete(m.Finding).where(m.Finding.message_id == msg.id, m.Finding.level == "message")
+        )
+        add_findings(session, judge_message(facts), message=msg, unit=msg.unit)
+        cases = list(session.scalars(select(m.Case).where(m.Case.message_id == msg.id)))
+        self.triage_cases(session, cases, unit_name)
+
+
+def message_facts(
+    campaign: Campaign,
+    mail: ParsedMail,
+    unit_name: str | None,
+    deviations: tuple[SubjectDeviation, ...],
+    expanded: Expanded,
+    cloud_links: list[CloudLink],
+    msg: m.Message,
+) -> MessageFacts:
+    return MessageFacts(
+        campaign=campaign,
+        kind="submission",
+        subject=mail.subject,
+        unit=unit_name,
+        subject_deviations=deviations,
+        contact=Contact(msg.contact_name, msg.contact_phone, msg.contact_email),
+        attachment_count=len(materials(mail)),
+        cloud_links=cloud_links,
+        archive_problems=expanded.problems,
+        received_at=msg.received_at,
+    )
+
+
+def _status_from_findings(session: Session, case: m.Case) -> str:
+    rows = session.execute(
+        select(m.Finding.code, m.Finding.severity).where(m.Finding.case_id == case.id)
+    ).all()
+    return "deficient" if any(blocks_receipt(code, sev) for code, sev in rows) else "complete"
+
+
+def add_findings(
+    session: Session,
+    findings: list[Finding],
+    *,
+    message: m.Message | None = None,
+    unit: m.Unit | None = None,
+    case: m.Case | None = None,
+) -> None:
+    for f in findings:
+        session.add(
+            m.Finding(
+                level=f.level.value,
+                code=f.code,
+                severity=f.severity.value,
+                detail=f.detail,
+                file=f.file,
+                data=dict(f.data),
+                message_id=message.id if message is not None else None,
+                unit_id=unit.id if unit is not None else None,
+                case_id=case.id if case is not None else None,
+            )
+        )
+
+
+def _has_unit_errors(findings: list[Finding]) -> bool:
+    """An error the unit must fix; problems on our side never make a case deficient."""
+    return any(blocks_receipt(f.code, f.severity) for f in findings)
+
+
+_NAME_NOISE = re.compile(
+    r"(推荐材料|申报材料|推荐表|申报表|材料|案例)+$|^[\s\d０-９一二三四五六七八九十、.．_\-—（）()]+"
+)
+
+
+def case_name_from_hint(hint: str, unit: str | None, campaign: Campaign) -> str:
+    """`北京市XX推荐材料` → `XX`: the folder name without the unit, numbering and suffix."""
+    name = PurePosixPath(hint).stem if "." in hint[-6:] else hint
+    name = _NAME_NOISE.sub("", name.strip())
+    unit_obj = campaign.unit(unit) if unit else None
+    for alias in sorted(unit_obj.names if unit_obj else (), key=len, reverse=True):
+        if name.startswith(alias):
+            name = name[len(alias) :]
+            break
+    name = _NAME_NOISE.sub("", name.strip(" -_—"))
+    return name.strip(" -_—") or hint
+
+
+def materials(mail: ParsedMail) -> list[Attachment]:
+    """The attached files, without images embedded in the HTML body (logos, pasted pictures)."""
+    return [a for a in mail.attachments if not a.inline]
+
+
+def fit(value: str | None, limit: int) -> str | None:
+    return value[:limit] if value else None
