@@ -284,7 +284,7 @@ def test_needs_staff_section(season: tuple[App, dict[str, int]]) -> None:
 
 def test_cloud_link_expiry_comes_from_the_findings_data(sqlite_app: App) -> None:
     """The expiry shown is the one CLOUD_LINK stored as data; the detail carries no date here."""
-    links = {
+    links: dict[str, dict[str, object]] = {
         "later": {"expires_at": "2024-01-15T10:00:00+08:00", "never_expires": False},
         # 08:02 UTC is 16:02 in Beijing, two days after the report day: urgent.
         "soon": {"expires_at": "2023-12-22T08:02:00+00:00", "never_expires": False},
