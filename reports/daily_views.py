@@ -13,6 +13,7 @@ from datetime import date
 from markupsafe import Markup
 
 from campaign import Campaign
+from reports.formatting import AUDIENCE_LABELS
 from validators.base import Audience
 
 # -- the words staff read for stored states -------------------------------------------------------
@@ -47,6 +48,8 @@ ROLE_LABELS = {
     "caption": "照片说明",
     "other": "其他",
 }
+# The page's badge colours for who acts on a finding.
+_BADGES = {Audience.UNIT: "error", Audience.ADVICE: "warning", Audience.STAFF: "staff"}
 CELL_LABELS = {
     "none": "未报送",
     "below": "少于下限",
@@ -69,6 +72,8 @@ class FindingView:
     fix: str
     audience: Audience
 
+    # Our templates show `badge` and `audience_label`; staff's own copies of older templates
+    # may still ask these two.
     @property
     def staff_only(self) -> bool:
         return self.audience is Audience.STAFF
@@ -76,6 +81,16 @@ class FindingView:
     @property
     def unit_must_fix(self) -> bool:
         return self.audience is Audience.UNIT
+
+    @property
+    def audience_label(self) -> str:
+        """Who acts, in the words of the badge (and of the workbook's tag)."""
+        return AUDIENCE_LABELS[self.audience]
+
+    @property
+    def badge(self) -> str:
+        """The badge's CSS class suffix (`b-staff`, `b-error`, `b-warning`)."""
+        return _BADGES[self.audience]
 
 
 @dataclass

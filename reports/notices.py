@@ -46,7 +46,7 @@ from reports.notice_model import (
 from reports.notice_render import render_notice, template_names
 from store import models as m
 from validators.base import Audience, Severity
-from validators.registry import all_rules, audience_of, rule_for
+from validators.registry import all_rules, audience_of, blocks_receipt, rule_for
 
 # Callers import the notice's parts and its rendering from here, beside `collect_notice`.
 __all__ = [
@@ -79,7 +79,7 @@ def unit_facing(code: str, severity: str = Severity.ERROR) -> bool:
 
 
 def _is_deficiency(f: m.Finding) -> bool:
-    return audience_of(f.code, f.severity) is Audience.UNIT
+    return blocks_receipt(f.code, f.severity)
 
 
 def _is_suggestion(f: m.Finding) -> bool:
