@@ -1,4 +1,5 @@
-"""How numbers and times read on every page we write: video lengths, local times, sizes.
+"""How numbers, times and submitted text read on every page we write: video lengths, local
+times, sizes, and a unit's text flattened to one line.
 
 One place for each, so the report, the workbook and the notices agree.  Where they differ on
 purpose (what "unknown" reads as, a Chinese date for a unit, an ISO-like one for staff) the
@@ -8,6 +9,8 @@ caller says so through a parameter.
 from __future__ import annotations
 
 import math
+import re
+import unicodedata
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
@@ -67,3 +70,19 @@ def mb(size: int) -> str:
     Not `human_size`: a limit the call states in MB must read in MB whatever its size.
     """
     return f"{size / _MB:.2f}".rstrip("0").rstrip(".")
+
+
+_SPACES = re.compile(r"\s+")
+
+
+def one_line(value: str | None, limit: int = 300) -> str:
+    """Submitted text flattened for display: no control characters, no line breaks, bounded."""
+    if not value:
+        return ""
+    cleaned = "".join(
+        # Cs: lone surrogates from undecodable bytes would make the UTF-8 body unencodable.
+        " " if unicodedata.category(ch) in ("Cc", "Cf", "Cs", "Zl", "Zp") else ch
+        for ch in value
+    )
+    cleaned = _SPACES.sub(" ", cleaned).strip()
+    return cleaned if len(cleaned) <= limit else cleaned[: limit - 1] + "…"

@@ -2,9 +2,10 @@
 
 Two halves, both free of mail and network I/O:
 
-- `collect_notice` reads what the store knows about one message (its cases, files, findings,
-  and the unit's current cases) into a plain `Notice`;
-- `render_notice` turns a `Notice` into zh-CN plain text and HTML with Jinja templates.
+- `collect_notice` (here) reads what the store knows about one message (its cases, files,
+  findings, and the unit's current cases) into a plain `Notice` (`reports.notice_model`);
+- `render_notice` (`reports.notice_render`) turns a `Notice` into zh-CN plain text and HTML
+  with Jinja templates; staff's templates folder may override any of them.
 
 Which finding reaches the unit is the rule table's `audience` (`validators.registry.audience_of`):
 a finding reaches the unit unless it is STAFF's (our converter is missing, a link we must fetch,
@@ -12,15 +13,6 @@ a late arrival staff decide on).  Errors on the
 message or its cases make the answer a deficiency notice; the unit's standing errors (no
 candidate list yet) are listed as outstanding without doing so; unit-facing warnings (subject
 format, file naming, quota) are listed as suggestions that do not block acceptance.
-
-Templates: `notice_<kind>.txt.j2` and `notice_<kind>.html.j2` for kind `receipt`, `deficiency`
-and `guidance`, with `notice_base.html.j2` (layout) and `notice_signature.txt.j2` shared.  A file
-of the same name in the configured `templates_dir` wins over the bundled one, so staff can
-change any wording or only the signature without touching code.  HTML templates are
-autoescaped (names and details come from submissions); text templates are not escaped, and every
-value from a submission is flattened to one line before it reaches them.  A staff template that
-fails to render is logged and the bundled one is used instead, so that an editing slip never
-leaves units without an answer.
 
 Variables every template gets (see `Notice`): `kind`, `message_kind`, `campaign_title`, `unit`, `sender_name`,
 `original_subject`, `received_at`, `deadline`, `days_left`, `past_deadline`, `cases`,
@@ -30,135 +22,52 @@ Variables every template gets (see `Notice`): `kind`, `message_kind`, `campaign_
 
 from __future__ import annotations
 
-import logging
-import re
-import unicodedata
 from collections import Counter, defaultdict
 from collections.abc import Iterable
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import datetime
 from functools import lru_cache
-from pathlib import Path
-from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
-import jinja2
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
-from campaign import Campaign, Limits, Office
-from reports.formatting import UNIT_TIME, clock, local_time, mb, minutes
+from campaign import Campaign
+from reports.formatting import UNIT_TIME, clock, local_time, one_line
+from reports.notice_model import (
+    CaseLine,
+    CategoryCount,
+    Item,
+    Notice,
+    NoticeKind,
+    Problem,
+    RenderedNotice,
+)
+from reports.notice_render import render_notice, template_names
 from store import models as m
 from validators.base import Audience, Severity
-from validators.registry import all_rules, audience_of, rule_for
+from validators.registry import all_rules, audience_of, blocks_receipt, rule_for
 
-log = logging.getLogger(__name__)
+# Callers import the notice's parts and its rendering from here, beside `collect_notice`.
+__all__ = [
+    "CaseLine",
+    "CategoryCount",
+    "Item",
+    "Notice",
+    "NoticeKind",
+    "Problem",
+    "RenderedNotice",
+    "collect_notice",
+    "days_left",
+    "one_line",
+    "render_notice",
+    "template_names",
+    "unit_counts",
+    "unit_facing",
+]
 
-NoticeKind = Literal["receipt", "deficiency", "guidance"]
-BUNDLED_TEMPLATES = Path(__file__).parent / "templates"
 # Details repeated more often than this within one group are summarised ("等 N 处").
 MAX_ITEMS_PER_GROUP = 20
-
-
-# --------------------------------------------------------------------------- the notice's data
-
-
-@dataclass(frozen=True)
-class Item:
-    """One occurrence: what was found, and in which file (path inside the mail)."""
-
-    detail: str
-    file: str | None = None
-
-
-@dataclass(frozen=True)
-class Problem:
-    """All findings of one code in one place (the message, one case, the unit)."""
-
-    code: str
-    reason: str
-    fix: str
-    items: tuple[Item, ...]
-    more: int = 0  # occurrences left out after MAX_ITEMS_PER_GROUP
-
-
-@dataclass(frozen=True)
-class CaseLine:
-    name: str
-    key: str
-    category: str  # the label (园区…), "" when no category could be read
-    applicant: str
-    photo_count: int
-    videos: tuple[str, ...]  # "m:ss" per video, "时长未知" when it could not be read
-    status: str
-    version: int
-    problems: tuple[Problem, ...] = ()
-
-
-@dataclass(frozen=True)
-class CategoryCount:
-    key: str
-    label: str
-    count: int
-    min: int
-    max: int
-
-    @property
-    def state(self) -> str:
-        """How the count stands against the quota, in words a clerk reads."""
-        if self.count == 0:
-            return "尚未报送"
-        if self.count < self.min:
-            return f"还差 {self.min - self.count} 个"
-        if self.count > self.max:
-            return f"超出上限 {self.count - self.max} 个"
-        return "符合要求"
-
-
-@dataclass(frozen=True)
-class Notice:
-    kind: NoticeKind
-    # The message's kind: `submission`, or `other` for mail that only gets a guidance reply.
-    message_kind: str
-    campaign_title: str
-    unit: str | None
-    sender_name: str
-    original_subject: str
-    received_at: str
-    deadline: str
-    days_left: int
-    office: Office
-    subject_example: str
-    submit_to: str
-    limits: Limits
-    cases: tuple[CaseLine, ...] = ()
-    # Files of the mail outside any case that are candidate lists (推荐名单), by name.
-    list_files: tuple[str, ...] = ()
-    message_problems: tuple[Problem, ...] = ()
-    unit_problems: tuple[Problem, ...] = ()
-    suggestions: tuple[Problem, ...] = ()
-    counts: tuple[CategoryCount, ...] = ()
-    uncategorized: int = 0
-
-    @property
-    def past_deadline(self) -> bool:
-        return self.days_left < 0
-
-    @property
-    def is_deficient(self) -> bool:
-        return bool(self.message_problems) or any(c.problems for c in self.cases)
-
-    def context(self) -> dict[str, Any]:
-        """The template variables (dataclasses stay objects so templates use attributes)."""
-        out: dict[str, Any] = {name: getattr(self, name) for name in self.__dataclass_fields__}
-        out.update(past_deadline=self.past_deadline, is_deficient=self.is_deficient)
-        return out
-
-
-@dataclass(frozen=True)
-class RenderedNotice:
-    text: str
-    html: str
 
 
 # --------------------------------------------------------------------------- what reaches units
@@ -170,7 +79,7 @@ def unit_facing(code: str, severity: str = Severity.ERROR) -> bool:
 
 
 def _is_deficiency(f: m.Finding) -> bool:
-    return audience_of(f.code, f.severity) is Audience.UNIT
+    return blocks_receipt(f.code, f.severity)
 
 
 def _is_suggestion(f: m.Finding) -> bool:
@@ -178,21 +87,6 @@ def _is_suggestion(f: m.Finding) -> bool:
 
 
 # --------------------------------------------------------------------------- reading the store
-
-_SPACES = re.compile(r"\s+")
-
-
-def one_line(value: str | None, limit: int = 300) -> str:
-    """Submitted text flattened for display: no control characters, no line breaks, bounded."""
-    if not value:
-        return ""
-    cleaned = "".join(
-        # Cs: lone surrogates from undecodable bytes would make the UTF-8 body unencodable.
-        " " if unicodedata.category(ch) in ("Cc", "Cf", "Cs", "Zl", "Zp") else ch
-        for ch in value
-    )
-    cleaned = _SPACES.sub(" ", cleaned).strip()
-    return cleaned if len(cleaned) <= limit else cleaned[: limit - 1] + "…"
 
 
 def _group(findings: Iterable[m.Finding]) -> tuple[Problem, ...]:
@@ -370,65 +264,3 @@ def _rule_index() -> dict[str, int]:
 
 def _rule_order(f: m.Finding) -> tuple[int, int]:
     return (_rule_index().get(f.code, 10_000), f.id or 0)
-
-
-# --------------------------------------------------------------------------- rendering
-
-
-def template_names(kind: NoticeKind) -> tuple[str, str]:
-    return f"notice_{kind}.txt.j2", f"notice_{kind}.html.j2"
-
-
-@lru_cache(maxsize=8)
-def _environment(templates_dir: str | None) -> jinja2.Environment:
-    bundled = jinja2.FileSystemLoader(str(BUNDLED_TEMPLATES))
-    loader: jinja2.BaseLoader = bundled
-    if templates_dir:
-        # Staff's folder first: a file of the same name there replaces the bundled one, and a
-        # staff template may still extend or include bundled ones.
-        loader = jinja2.ChoiceLoader([jinja2.FileSystemLoader(templates_dir), bundled])
-    env = jinja2.Environment(
-        loader=loader,
-        autoescape=jinja2.select_autoescape(
-            enabled_extensions=("html", "htm", "xml", "html.j2"),
-            default_for_string=True,
-            default=False,
-        ),
-        undefined=jinja2.StrictUndefined,
-        trim_blocks=True,
-        lstrip_blocks=True,
-        keep_trailing_newline=True,
-    )
-    env.filters["one_line"] = one_line
-    env.filters["mb"] = mb
-    env.filters["minutes"] = minutes
-    return env
-
-
-def render_notice(notice: Notice, templates_dir: Path | None = None) -> RenderedNotice:
-    """The notice as plain text and HTML; a broken staff template falls back to the bundled."""
-    folder = str(templates_dir) if templates_dir else None
-    try:
-        return _render(notice, _environment(folder))
-    except jinja2.TemplateError:
-        if folder is None:
-            raise
-        log.exception("template in %s failed; using the bundled templates", folder)
-        return _render(notice, _environment(None))
-
-
-def _render(notice: Notice, env: jinja2.Environment) -> RenderedNotice:
-    text_name, html_name = template_names(notice.kind)
-    context = notice.context()
-    text = env.get_template(text_name).render(context)
-    html = env.get_template(html_name).render(context)
-    return RenderedNotice(text=_tidy_text(text), html=html)
-
-
-_BLANK_RUNS = re.compile(r"\n{3,}")
-
-
-def _tidy_text(text: str) -> str:
-    # Conditional blocks leave runs of blank lines behind; one blank line reads best.
-    lines = [line.rstrip() for line in text.splitlines()]
-    return _BLANK_RUNS.sub("\n\n", "\n".join(lines)).strip() + "\n"

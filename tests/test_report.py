@@ -282,6 +282,49 @@ def test_needs_staff_section(season: tuple[App, dict[str, int]]) -> None:
     assert "LibreOffice 未安装" in staff
 
 
+def test_cloud_link_expiry_comes_from_the_findings_data(sqlite_app: App) -> None:
+    """The expiry shown is the one CLOUD_LINK stored as data; the detail carries no date here."""
+    links: dict[str, dict[str, object]] = {
+        "later": {"expires_at": "2024-01-15T10:00:00+08:00", "never_expires": False},
+        # 08:02 UTC is 16:02 in Beijing, two days after the report day: urgent.
+        "soon": {"expires_at": "2023-12-22T08:02:00+00:00", "never_expires": False},
+        "never": {"expires_at": None, "never_expires": True},
+        "unknown": {"expires_at": None, "never_expires": False},
+    }
+    with sqlite_app.sessions() as s, s.begin():
+        for i, (name, data) in enumerate(links.items()):
+            msg = m.Message(
+                raw_sha256=str(i) * 64,
+                sender=f"{name}@163.example",
+                subject=f"云附件 {name}",
+                received_at=datetime(2023, 12, 10, 8, 0, tzinfo=UTC),
+                kind="other",
+                state="processed",
+            )
+            s.add(msg)
+            s.flush()
+            url = f"https://mail.163.com/large-attachment-download/index.html?p={name}"
+            s.add(
+                m.Finding(
+                    level="message",
+                    code="CLOUD_LINK",
+                    severity="warning",
+                    detail=f"网易邮箱超大附件，材料-{name}.zip；{url}",
+                    data={**data, "url": url, "provider": "网易邮箱"},
+                    message_id=msg.id,
+                )
+            )
+    html = read(write_daily_report(sqlite_app, DAY))
+    staff = html[html.index("网盘 / 超大附件链接") : html.index("已隔离的邮件")]
+    assert re.search(r'class="nowrap urgent">2023-12-22 16:02<', staff)
+    assert re.search(r'class="nowrap">2024-01-15 10:00<', staff)  # a month away: not urgent
+    assert re.search(r'class="nowrap">无限期<', staff)
+    assert re.search(r'class="nowrap">未知<', staff)
+    # Soonest first, then links that never expire, then those whose expiry is unknown.
+    order = [staff.index(f"材料-{name}.zip") for name in ("soon", "later", "never", "unknown")]
+    assert order == sorted(order)
+
+
 def test_submitted_text_is_escaped_and_pages_have_no_scripts(
     season: tuple[App, dict[str, int]],
 ) -> None:
