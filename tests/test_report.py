@@ -147,6 +147,13 @@ def ingest_season(app: App) -> dict[str, int]:
                 severity="warning",
                 detail="网易邮箱超大附件，广东省材料.zip，48.20M，到期：2023-12-22 16:02；"
                 "https://mail.163.com/large-attachment-download/index.html?p=X",
+                # What the CLOUD_LINK rule stores beside the detail; the report reads this.
+                data={
+                    "expires_at": "2023-12-22T16:02:00+08:00",
+                    "never_expires": False,
+                    "url": "https://mail.163.com/large-attachment-download/index.html?p=X",
+                    "provider": "网易邮箱",
+                },
                 message_id=gd.id,
                 unit_id=gd_unit.id,
             )
