@@ -70,6 +70,7 @@ from sqlalchemy.orm import Session
 
 from campaign import Campaign
 from intake.config import ConfigError, Settings
+from parsers.classify import is_machine_address
 from reports.notices import NoticeKind, collect_notice, render_notice
 from store import models as m
 from store.blobs import BlobStore, write_atomically
@@ -121,13 +122,6 @@ _ADDRESS = re.compile(
     r"^[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(?:\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*"
     r"@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+$"
 )
-# The classifier already marks these senders as automatic; repeated here because an answer to
-# one of them is exactly the loop RFC 3834 is about, whatever `kind` says.
-_MACHINE_LOCAL = re.compile(
-    r"^(no[-_.]?reply|do[-_.]?not[-_.]?reply|dont[-_.]?reply|.*[-_.]noreply|noreply[-_.].*|"
-    r"mailer[-_]?daemon|mail[-_]?daemon|postmaster|bounces?([-+].*)?|notifications?)$",
-    re.IGNORECASE,
-)
 _MSGID = re.compile(r"<[^<>\s@]{1,200}@[^<>\s@]{1,200}>")
 # A reply whose subject says "automatic" is taken for an auto-reply by other systems (and by our
 # own classifier when a person answers it); such an original subject is not echoed.
@@ -137,10 +131,6 @@ _REPLY_PREFIX = re.compile(r"^(?:\s*(?:re|aw|回复|答复)\s*(?:\[\d+\])?\s*[:�
 
 def valid_address(address: str) -> bool:
     return len(address) <= 254 and bool(_ADDRESS.match(address))
-
-
-def is_machine_address(address: str) -> bool:
-    return bool(_MACHINE_LOCAL.match(address.rsplit("@", 1)[0]))
 
 
 def reply_subject(original: str | None, fallback: str) -> str:
