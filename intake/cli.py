@@ -133,10 +133,10 @@ def cmd_demo(app: App, args: argparse.Namespace) -> int:
 
 
 def cmd_send(app: App, args: argparse.Namespace) -> int:
-    from intake.outbox import send_queued
+    from intake.sending import send_queued
 
     try:
-        summary = send_queued(app)
+        summary = send_queued(app.sessions, app.blobs, app.settings, app.campaign)
     except ConfigError as exc:
         print(f"intake: {exc}", file=sys.stderr)
         return EXIT_USAGE

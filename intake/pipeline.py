@@ -29,8 +29,8 @@ from sqlalchemy.orm import Session, sessionmaker
 from campaign import Campaign
 from intake.config import Settings
 from intake.locks import pid_alive
-from intake.outbox import queue_reply
 from intake.reading import ReadCase, StoredFile, read_candidate_entries, read_cases
+from intake.replies import queue_reply
 from parsers.archives import expand
 from parsers.body import extract_contact, find_cloud_links
 from parsers.candidates import order_from_name

@@ -267,14 +267,15 @@ class Service:
     def send_job(self) -> None:
         started = time.monotonic()
         try:
-            send_queued = importlib.import_module("intake.outbox").send_queued
+            send_queued = importlib.import_module("intake.sending").send_queued
         except (ImportError, AttributeError) as exc:
             # Reply sending is its own module; without it the rest of the service still runs.
             event(log, "send.unavailable", logging.ERROR, error=repr(exc))
             self.state.job_done("send", False, error=repr(exc))
             return
         try:
-            outcome = send_queued(self.app)
+            app = self.app
+            outcome = send_queued(app.sessions, app.blobs, self.settings, app.campaign)
         except Exception as exc:
             log.exception("send job failed")
             self.state.job_done("send", False, error=repr(exc))

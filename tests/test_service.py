@@ -133,13 +133,13 @@ def test_a_missing_job_module_breaks_only_that_job(
 ) -> None:
     app = make_app(tmp_path)
     service = Service(app)
-    monkeypatch.setitem(sys.modules, "intake.outbox", None)  # import now raises ImportError
+    monkeypatch.setitem(sys.modules, "intake.sending", None)  # import now raises ImportError
     monkeypatch.setitem(sys.modules, "intake.daily_job", None)
     with caplog.at_level(logging.ERROR):
         service.send_job()
         service.report_job()
     jobs = service.state.read()["jobs"]
-    assert "intake.outbox" in jobs["send"]["last_error"]
+    assert "intake.sending" in jobs["send"]["last_error"]
     assert "intake.daily_job" in jobs["report"]["last_error"]
     assert {r.getMessage() for r in caplog.records} >= {"send.unavailable", "report.unavailable"}
 
