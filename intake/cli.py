@@ -145,13 +145,13 @@ def cmd_send(app: App, args: argparse.Namespace) -> int:
 
 
 def cmd_run(app: App, args: argparse.Namespace) -> int:
-    from intake.service import run_command
+    from intake.commands import run_command
 
     return run_command(app, verbose=args.verbose)
 
 
 def cmd_poll(app: App, args: argparse.Namespace) -> int:
-    from intake.service import poll_command
+    from intake.commands import poll_command
 
     return poll_command(app, verbose=args.verbose)
 
