@@ -135,10 +135,10 @@ def cmd_demo(app: App, args: argparse.Namespace) -> int:
 
 
 def cmd_send(app: App, args: argparse.Namespace) -> int:
-    from intake.outbox import send_queued
+    from intake.sending import send_queued
 
     try:
-        summary = send_queued(app)
+        summary = send_queued(app.sessions, app.blobs, app.settings, app.campaign)
     except ConfigError as exc:
         print(f"intake: {exc}", file=sys.stderr)
         return EXIT_USAGE
@@ -147,13 +147,13 @@ def cmd_send(app: App, args: argparse.Namespace) -> int:
 
 
 def cmd_run(app: App, args: argparse.Namespace) -> int:
-    from intake.service import run_command
+    from intake.commands import run_command
 
     return run_command(app, verbose=args.verbose)
 
 
 def cmd_poll(app: App, args: argparse.Namespace) -> int:
-    from intake.service import poll_command
+    from intake.commands import poll_command
 
     return poll_command(app, verbose=args.verbose)
 

@@ -18,6 +18,8 @@ from pathlib import Path
 from campaign import Campaign
 from intake.app import App
 from intake.config import Settings
+from intake.reply_mime import sender_identity
+from intake.transport import DeliveryError, SmtpTransport
 from reports import daily
 from store.blobs import write_shared
 
@@ -93,24 +95,14 @@ def staff_addresses(value: str) -> list[str]:
     return [addr for _, addr in getaddresses([text]) if "@" in addr]
 
 
-# The outbox is imported only when mail is sent: without it the report is still written
-# (the service runs each job on its own, see `Service.report_job`).
-
-
 def _sender(settings: Settings, campaign: Campaign) -> tuple[str, str]:
     """Our replies' sender (`smtp_from`, else the office address), so staff filters match."""
-    try:
-        from intake.outbox import sender_identity
-    except ImportError:  # pragma: no cover - the outbox ships with the service
-        return "", settings.smtp_from or campaign.office.email or "intake@localhost"
     name, addr = sender_identity(settings, campaign)
     return name, addr or "intake@localhost"
 
 
 def _smtp_send(settings: Settings, msg: EmailMessage, recipients: list[str]) -> None:
-    """Deliver through the SMTP server the replies use, with the outbox's connection code."""
-    from intake.outbox import DeliveryError, SmtpTransport
-
+    """Deliver through the SMTP server the replies use, with the replies' connection code."""
     if not settings.smtp_host:
         raise ReportNotMailed("smtp_host is not set; cannot mail the daily report")
     transport = SmtpTransport(settings)

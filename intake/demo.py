@@ -732,12 +732,9 @@ def run_demo(app: App, out: Note | None = None) -> int:
         + f" ({time.monotonic() - started:.1f} s)"
     )
 
-    try:
-        from intake.outbox import send_queued  # the reply sender; may not exist in old trees
-    except ImportError:
-        say("Replies: skipped (intake.outbox is not available in this build)")
-    else:
-        say(_describe(send_queued(app)))
+    from intake.sending import send_queued
+
+    say(send_queued(app.sessions, app.blobs, settings, app.campaign).line())
 
     from intake.daily_job import write_daily_report
     from reports.xlsx import write_xlsx
@@ -754,8 +751,3 @@ def run_demo(app: App, out: Note | None = None) -> int:
     say(f"Expert xlsx:   {workbook.resolve()}")
     say(f"Sample mail:   {folder.resolve()}")
     return 1 if counts.get("quarantined") else 0
-
-
-def _describe(result: object) -> str:
-    line = getattr(result, "line", None)
-    return str(line()) if callable(line) else str(result)

@@ -1,5 +1,7 @@
-"""One poll at a time, also across processes: `intake run`, a cron `intake poll`, a second
-container started by mistake.
+"""Locks across processes, taken without waiting and dropped when their holder dies.
+
+`exclusive`: one poll at a time, also across processes: `intake run`, a cron `intake poll`, a
+second container started by mistake.
 
 Two polls of one mailbox would not process a message twice (the database claim stops that),
 but they would fetch the same mail twice and race on the mailbox's high-water mark.
@@ -11,6 +13,8 @@ but they would fetch the same mail twice and race on the mailbox's high-water ma
 - SQLite: the database is a local file, so everyone using it shares the data dir; an `flock`
   on a file there does the same job (the kernel drops it when the process dies).  `flock`, not
   `lockf`: it belongs to the open file, so two threads of one process exclude each other too.
+
+`file_lock`: that same `flock`, on its own; one send run at a time (`intake.sending`).
 """
 
 from __future__ import annotations
@@ -51,7 +55,7 @@ def exclusive(engine: Engine, data_dir: Path, name: str) -> Iterator[bool]:
         with _pg_lock(engine, name) as held:
             yield held
     else:
-        with _file_lock(data_dir / "locks" / f"{_file_name(name)}.lock") as held:
+        with file_lock(data_dir / "locks" / f"{_file_name(name)}.lock") as held:
             yield held
 
 
@@ -75,7 +79,12 @@ def _pg_lock(engine: Engine, name: str) -> Iterator[bool]:
 
 
 @contextmanager
-def _file_lock(path: Path) -> Iterator[bool]:
+def file_lock(path: Path) -> Iterator[bool]:
+    """Try to take an `flock` on the file `path` without waiting; yields whether we hold it.
+
+    The kernel releases it when the process dies, so a holder never has to clean up after a
+    crashed one.  Also the send run's lock (`intake.sending`), on every database.
+    """
     path.parent.mkdir(parents=True, exist_ok=True)
     fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
     try:

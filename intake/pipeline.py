@@ -23,7 +23,7 @@ from campaign import Campaign
 from intake import claims
 from intake.claims import TRANSIENT_ERRORS, plausible
 from intake.config import Settings
-from intake.outbox import queue_reply
+from intake.replies import queue_reply
 from intake.triage import Triage, add_findings, fit, materials, message_facts
 from parsers.archives import expand
 from parsers.classify import classify_automatic

@@ -1,4 +1,4 @@
-"""`intake run`: the unattended service.
+"""The unattended service behind `intake run` (started by `intake.commands`).
 
 Three jobs on an APScheduler 3 `BackgroundScheduler`, in the campaign office's time zone:
 
@@ -19,43 +19,38 @@ next one, running jobs end, the scheduler shuts down, and the process exits 0.  
 exits at once; the database rolls back whatever transaction was open, and that message is
 claimed again (within its attempt limit) on the next start.
 
-Job outcomes go to the log (one JSON event per line) and to `<data_dir>/service-state.json`,
-which `intake status` shows beside the IMAP heartbeat stored in the database.
+Job outcomes go to the log (one JSON event per line) and to `<data_dir>/service-state.json`
+(`intake.job_state`), which `intake status` shows beside the IMAP heartbeat stored in the
+database.
 """
 
 from __future__ import annotations
 
-import importlib
-import json
 import logging
 import os
 import signal
-import sys
-import tempfile
 import threading
 import time
 from collections.abc import Callable
+from dataclasses import asdict
 from datetime import UTC, datetime
 from datetime import time as dtime
-from pathlib import Path
 from types import FrameType
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
-from intake import idle, imap
+from intake import daily_job, idle, imap, sending
+from intake.app import App
 from intake.config import ConfigError, Settings
+from intake.job_state import STATE_FILE, StateFile
 from intake.logs import event
-
-if TYPE_CHECKING:
-    from intake.app import App
 
 log = logging.getLogger(__name__)
 
-STATE_FILE = "service-state.json"
 # Replies are the unit's "within minutes" promise; check the queue at least this often.
 SEND_MINUTES_MAX = 5.0
 # A report that is late because the machine slept is still wanted the same day.
@@ -69,52 +64,6 @@ def parse_report_time(value: str) -> dtime:
         return dtime(hour, minute)
     except ValueError as exc:
         raise ConfigError(f"report_time must be HH:MM, not {value!r}") from exc
-
-
-class StateFile:
-    """Job heartbeats in a small JSON file, written atomically (a reader never sees half)."""
-
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        self._lock = threading.Lock()
-
-    def read(self) -> dict[str, Any]:
-        try:
-            data = json.loads(self.path.read_text(encoding="utf-8"))
-            return data if isinstance(data, dict) else {}
-        except (OSError, ValueError):
-            return {}
-
-    def update(self, change: Callable[[dict[str, Any]], None]) -> None:
-        with self._lock:
-            data = self.read()
-            change(data)
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(dir=self.path.parent, prefix=".state-")
-            try:
-                with os.fdopen(fd, "w", encoding="utf-8") as fh:
-                    json.dump(data, fh, ensure_ascii=False, indent=1, default=str)
-                os.replace(tmp, self.path)
-            except BaseException:
-                Path(tmp).unlink(missing_ok=True)
-                raise
-
-    def job_done(self, job: str, ok: bool, detail: Any = None, error: str | None = None) -> None:
-        now = datetime.now(UTC).isoformat(timespec="seconds")
-
-        def change(data: dict[str, Any]) -> None:
-            entry = data.setdefault("jobs", {}).setdefault(job, {})
-            entry["last_run_at"] = now
-            if ok:
-                entry["last_ok_at"] = now
-            else:
-                entry["last_error_at"] = now
-            if error is not None:
-                entry["last_error"] = error
-            if detail is not None:
-                entry["last_detail"] = detail
-
-        self.update(change)
 
 
 class Service:
@@ -266,22 +215,17 @@ class Service:
 
     def send_job(self) -> None:
         started = time.monotonic()
+        app = self.app
         try:
-            send_queued = importlib.import_module("intake.outbox").send_queued
-        except (ImportError, AttributeError) as exc:
-            # Reply sending is its own module; without it the rest of the service still runs.
-            event(log, "send.unavailable", logging.ERROR, error=repr(exc))
-            self.state.job_done("send", False, error=repr(exc))
-            return
-        try:
-            outcome = send_queued(self.app)
+            # Looked up on the module at each run, so that a test can stand in for the sender.
+            summary = sending.send_queued(app.sessions, app.blobs, self.settings, app.campaign)
         except Exception as exc:
             log.exception("send job failed")
             self.state.job_done("send", False, error=repr(exc))
             return
-        # A SendSummary: `ok` is false when a reply failed or the run could not connect.
-        ok = bool(getattr(outcome, "ok", True))
-        line = outcome.line() if hasattr(outcome, "line") else _plain_detail(outcome)
+        # `ok` is false when a reply failed or the run could not connect.
+        ok = summary.ok
+        line = summary.line()
         event(
             log,
             "send.done",
@@ -294,14 +238,8 @@ class Service:
     def report_job(self) -> None:
         day = datetime.now(self.tz).date()
         try:
-            job = importlib.import_module("intake.daily_job")
-        except ImportError as exc:
-            event(log, "report.unavailable", logging.ERROR, error=repr(exc))
-            self.state.job_done("report", False, error=repr(exc))
-            return
-        try:
             # Writes the report, then mails it to staff when a list is configured.
-            written = job.run_daily_report(self.app, day)
+            written = daily_job.run_daily_report(self.app, day)
         except Exception as exc:
             log.exception("report job failed")
             self.state.job_done("report", False, error=repr(exc))
@@ -330,8 +268,6 @@ def _plain_detail(value: Any) -> Any:
     if isinstance(value, list | tuple):
         return [_plain_detail(v) for v in value]
     if hasattr(value, "__dataclass_fields__"):
-        from dataclasses import asdict
-
         return _plain_detail(asdict(value))
     return str(value)
 
@@ -358,75 +294,3 @@ def install_stop_signals(stop: threading.Event) -> Callable[[], None]:
             signal.signal(sig, old)
 
     return restore
-
-
-# -- commands ---------------------------------------------------------------------------------
-
-EXIT_OK, EXIT_INPUT_FAILED, EXIT_USAGE = 0, 1, 2
-
-
-def run_command(app: App, verbose: bool = False) -> int:
-    """`intake run`: the service, until SIGTERM/SIGINT."""
-    from intake import logs
-
-    try:
-        imap.require_configured(app.settings)
-        service = Service(app)
-    except ConfigError as exc:
-        print(f"intake: {exc}", file=sys.stderr)
-        return EXIT_USAGE
-    logs.configure(app.settings, verbose=verbose)
-    try:
-        app.engine  # noqa: B018 - migrate before the first job, not inside it
-    except Exception:
-        # The database is not up (yet): exit non-zero, and let the supervisor restart us.
-        log.exception("service.database_unavailable")
-        return EXIT_INPUT_FAILED
-    return service.run()
-
-
-def poll_command(app: App, verbose: bool = False) -> int:
-    """`intake poll`: one poll cycle, for cron.  SIGTERM stops it after the message in hand."""
-    from intake import logs
-
-    try:
-        imap.require_configured(app.settings)
-    except ConfigError as exc:
-        print(f"intake: {exc}", file=sys.stderr)
-        return EXIT_USAGE
-    logs.configure(app.settings, verbose=verbose)
-    stop = threading.Event()
-    restore = install_stop_signals(stop)
-    try:
-        result = imap.Poller(app, stop=stop).poll()
-    except Exception as exc:  # the database, most likely: logged, and cron sees status 1
-        log.exception("poll.crashed")
-        # The details are in the (secret-scrubbed) log line just written.
-        print(f"intake: poll failed ({type(exc).__name__}); see the log", file=sys.stderr)
-        return EXIT_INPUT_FAILED
-    finally:
-        restore()
-    print(poll_summary(result))
-    if result.login_refused:
-        return EXIT_USAGE
-    if result.status == "failed" or result.counts.get("quarantined"):
-        return EXIT_INPUT_FAILED
-    return EXIT_OK
-
-
-def poll_summary(result: imap.PollResult) -> str:
-    if result.status == "skipped":
-        return f"{result.source}: another poll is running; skipped"
-    parts = [f"{n} {k}" for k, n in sorted(result.counts.items())]
-    line = f"{result.source}: {result.fetched} new message{'s' if result.fetched != 1 else ''}"
-    if parts:
-        line += " (" + ", ".join(parts) + ")"
-    if result.resync:
-        line += "; UIDVALIDITY changed, mailbox resynchronised"
-    if result.reconnects:
-        line += f"; reconnected {result.reconnects}×"
-    if result.status == "stopped":
-        line += "; stopped early by a signal"
-    if result.error:
-        line += f"; FAILED: {result.error}"
-    return line

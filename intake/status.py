@@ -19,8 +19,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from intake.job_state import STATE_FILE, StateFile
 from intake.locks import pid_alive
-from intake.service import STATE_FILE, StateFile
 from store import models as m
 
 if TYPE_CHECKING:

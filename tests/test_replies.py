@@ -22,15 +22,11 @@ import pytest
 from markupsafe import escape
 from sqlalchemy import func, select, update
 
+from intake import sending
 from intake.app import App
-from intake.outbox import (
-    SendSummary,
-    build_reply_mime,
-    header_text,
-    queue_reply,
-    reply_subject,
-    send_queued,
-)
+from intake.replies import queue_reply
+from intake.reply_mime import build_reply_mime, header_text, reply_subject
+from intake.sending import SendSummary
 from parsers.classify import classify_automatic
 from parsers.mail import parse_mail
 from reports.notices import collect_notice, render_notice
@@ -48,6 +44,11 @@ SENDER = "zhangsan@sthjj.beijing.gov.cn"
 
 
 # --------------------------------------------------------------------------- helpers
+
+
+def send_queued(app: App, **kwargs: Any) -> SendSummary:
+    """One send run over the App's parts, as `intake send` starts it."""
+    return sending.send_queued(app.sessions, app.blobs, app.settings, app.campaign, **kwargs)
 
 
 def ingest(app: App, raw: bytes) -> int:

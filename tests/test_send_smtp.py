@@ -28,13 +28,14 @@ from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
 from sqlalchemy import select
 
-import intake.outbox as outbox
+import intake.transport as transports
+from intake import sending
 from intake.app import App
-from intake.outbox import BACKOFF_FIRST, MAX_ATTEMPTS, backoff, send_queued
+from intake.sending import BACKOFF_FIRST, MAX_ATTEMPTS, backoff
 from store import models as m
 from tests.builders.mail import build_submission
 from tests.conftest import make_app
-from tests.test_replies import SENDER, ensure_reply, ingest
+from tests.test_replies import SENDER, ensure_reply, ingest, send_queued
 
 STAFF = "staff@ceec.cn"
 FROM = "intake@ceec.cn"
@@ -265,8 +266,8 @@ def test_connection_dropped_before_data_is_retried_and_delivered_once(
     }
 
 
-def smtp_transport(app: App, data_end_timeout: float) -> outbox.SmtpTransport:
-    return outbox.SmtpTransport(app.settings, data_end_timeout=data_end_timeout)
+def smtp_transport(app: App, data_end_timeout: float) -> transports.SmtpTransport:
+    return transports.SmtpTransport(app.settings, data_end_timeout=data_end_timeout)
 
 
 @pytest.mark.parametrize("mode", ["drop", "stall"])
@@ -300,11 +301,11 @@ def test_no_answer_after_the_data_is_unknown_and_never_resent(
 
 def test_the_end_of_data_answer_is_awaited_longer_than_commands(app: App) -> None:
     # RFC 5321 §4.5.3.2.6: at least 10 minutes for the answer to the final ".".
-    assert outbox.DATA_END_TIMEOUT >= 600
-    assert outbox.SMTP_TIMEOUT < outbox.DATA_END_TIMEOUT
-    transport = outbox.make_transport(app.settings)
-    assert isinstance(transport, outbox.SmtpTransport)
-    assert transport.data_end_timeout == outbox.DATA_END_TIMEOUT
+    assert transports.DATA_END_TIMEOUT >= 600
+    assert transports.SMTP_TIMEOUT < transports.DATA_END_TIMEOUT
+    transport = transports.make_transport(app.settings)
+    assert isinstance(transport, transports.SmtpTransport)
+    assert transport.data_end_timeout == transports.DATA_END_TIMEOUT
 
 
 def test_a_slow_relay_within_the_timeout_is_sent(app: App, handler: Handler) -> None:
@@ -325,7 +326,7 @@ def test_crash_between_accept_and_commit_is_never_resent(
     def killed(*_: object) -> None:
         raise SystemExit("killed after the server said 250")
 
-    monkeypatch.setattr(outbox, "_record_sent", killed)
+    monkeypatch.setattr(sending, "_record_sent", killed)
     with pytest.raises(SystemExit):
         send_queued(app)
     assert len(handler.received) == 1
@@ -452,7 +453,7 @@ def test_tls_and_login_with_password_from_a_secret_file(
     )
     controller.start()
     # Trust our throw-away certificate; host name and chain are still checked.
-    monkeypatch.setattr(outbox, "tls_context", lambda: ssl.create_default_context(cafile=cert))
+    monkeypatch.setattr(transports, "tls_context", lambda: ssl.create_default_context(cafile=cert))
     secret = tmp_path / "smtp_password"
     secret.write_text("s3cret-Pa55\n", encoding="utf-8")
     app = smtp_app(
@@ -493,7 +494,7 @@ def test_wrong_password_stops_the_run_without_touching_replies(
         authenticator=_authenticator(handler, "right"),
     )
     controller.start()
-    monkeypatch.setattr(outbox, "tls_context", lambda: ssl.create_default_context(cafile=cert))
+    monkeypatch.setattr(transports, "tls_context", lambda: ssl.create_default_context(cafile=cert))
     app = smtp_app(
         tmp_path,
         db_url,

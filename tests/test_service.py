@@ -20,15 +20,17 @@ import pytest
 from apscheduler.triggers.cron import CronTrigger
 from sqlalchemy import select
 
-from intake import imap, logs
+from intake import daily_job, imap, logs, sending
 from intake.app import App
 from intake.cli import main
 from intake.config import load_settings
-from intake.service import Service, StateFile, parse_report_time
+from intake.job_state import StateFile
+from intake.service import Service, parse_report_time
 from intake.status import collect, render, status_command, width
 from store import models as m
 from tests.conftest import ROOT, make_app
 from tests.dovecot import Dovecot, MailUser, imap_app, mail
+from tests.test_replies import ensure_reply, finding, stored_message
 
 pytest_plugins = ["tests.dovecot"]
 
@@ -128,20 +130,50 @@ def test_missed_daily_report_is_written_once_after_downtime(
     assert parse_report_time(" 7:05") == parse_report_time("07:05")
 
 
-def test_a_missing_job_module_breaks_only_that_job(
+def test_a_failing_send_is_recorded_and_the_other_jobs_still_run(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
     app = make_app(tmp_path)
     service = Service(app)
-    monkeypatch.setitem(sys.modules, "intake.outbox", None)  # import now raises ImportError
-    monkeypatch.setitem(sys.modules, "intake.daily_job", None)
+
+    def broken(*_: object, **__: object) -> None:
+        raise RuntimeError("relay on fire")
+
+    written: list[Any] = []
+
+    def fake_report(app: App, day: Any = None) -> tuple[Path, None]:
+        written.append(day)
+        return tmp_path / "index.html", None
+
+    monkeypatch.setattr(sending, "send_queued", broken)
+    monkeypatch.setattr(daily_job, "run_daily_report", fake_report)
     with caplog.at_level(logging.ERROR):
         service.send_job()
         service.report_job()
     jobs = service.state.read()["jobs"]
-    assert "intake.outbox" in jobs["send"]["last_error"]
-    assert "intake.daily_job" in jobs["report"]["last_error"]
-    assert {r.getMessage() for r in caplog.records} >= {"send.unavailable", "report.unavailable"}
+    assert jobs["send"]["last_error"] == "RuntimeError('relay on fire')"
+    assert "last_ok_at" not in jobs["send"]
+    assert jobs["report"]["last_ok_at"] and len(written) == 1
+    assert "send job failed" in {r.getMessage() for r in caplog.records}
+
+
+def test_send_job_delivers_the_queue_and_records_it(tmp_path: Path) -> None:
+    app = make_app(tmp_path)
+    try:
+        assert app.settings.dry_run  # the embedded default: replies become .eml files
+        reply = ensure_reply(app, stored_message(app, findings=[finding("PHOTO_COUNT", "x")]))
+        assert reply is not None
+        service = Service(app)
+        service.send_job()
+        send = service.state.read()["jobs"]["send"]
+        assert send["last_ok_at"] and "last_error" not in send
+        assert send["last_detail"].startswith("replies: sent 1")
+        [written] = app.settings.outbox.glob("*.eml")
+        assert written.name.startswith(f"{reply.id}-")
+        with app.sessions() as session:
+            assert session.get_one(m.Reply, reply.id).state == "sent"
+    finally:
+        app.engine.dispose()
 
 
 # -- `intake run` and `intake poll` as the operator runs them ----------------------------------------
