@@ -21,7 +21,7 @@ import rarfile
 from parsers import archives
 from parsers.archives import ArchiveLimits, archive_format, expand, is_staff_problem
 from parsers.model import ArchiveProblem, Attachment, Expanded
-from tests.builders.zips import (
+from samples.archives import (
     RAR4_IMAGES,
     RAR5_SOLID_IMAGES,
     RAR_IMAGES_SHA256,

@@ -12,7 +12,7 @@ import pytest
 import parsers.mail as mail_module
 from parsers.mail import decode_header_value, decode_words, parse_mail
 from parsers.sniff import DOCX, sniff_type
-from tests.builders.mail import (
+from samples.mail import (
     CRLF,
     MAGIC,
     attachment_part,

@@ -23,16 +23,15 @@ from parsers.media import (
     probe_video,
     probe_videos,
 )
-from tests.builders.media import (
+from samples.photos import (
     bomb_png,
     heic_header,
-    make_audio_only,
     make_gif,
     make_jpeg,
-    make_mp4,
     make_png,
     truncated_jpeg,
 )
+from samples.videos import make_audio_only, make_mp4
 
 needs_ffmpeg = pytest.mark.skipif(
     shutil.which("ffmpeg") is None or shutil.which("ffprobe") is None,

@@ -31,8 +31,8 @@ from sqlalchemy import select
 import intake.outbox as outbox
 from intake.app import App
 from intake.outbox import BACKOFF_FIRST, MAX_ATTEMPTS, backoff, send_queued
+from samples.mail import build_submission
 from store import models as m
-from tests.builders.mail import build_submission
 from tests.conftest import make_app
 from tests.test_replies import SENDER, ensure_reply, ingest
 
