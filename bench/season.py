@@ -3,7 +3,7 @@
     .venv/bin/python bench/season.py [--out DIR] [--doc-every 3]
 
 Prints cases per second, peak memory, and the share of time spent in LibreOffice and ffprobe,
-then the peak memory of ingesting one ~100 MB message.  Uses the test builders for real files.
+then the peak memory of ingesting one ~100 MB message.  The mail comes from `samples.big_season`.
 """
 
 from __future__ import annotations
@@ -21,57 +21,14 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from tests.builders.cases import case_files  # noqa: E402
-from tests.builders.forms import make_form_docs, make_form_docx  # noqa: E402
-from tests.builders.mail import build_submission  # noqa: E402
-from tests.builders.media import make_jpeg, make_mp4  # noqa: E402
-from tests.builders.zips import make_zip  # noqa: E402
-
-CATEGORIES = ["park", "enterprise", "community", "individual"]
-LABEL = {"park": "园区", "enterprise": "企业", "community": "社区", "individual": "个人"}
+from samples.big_season import big_message, write_big_season  # noqa: E402
 
 
 def generate(folder: Path, doc_every: int) -> int:
     from campaign import load_campaign
 
     campaign = load_campaign(ROOT / "campaign" / "bundled" / "2023.toml")
-    photos = [make_jpeg(900 + i * 7, 700, size_bytes=300_000 + i * 25_000) for i in range(20)]
-    videos = [make_mp4(None, 8 + i) for i in range(4)]
-    doc_forms = make_form_docs([make_form_docx(category=c) for c in CATEGORIES])
-    n_cases = 0
-    for u, unit in enumerate(campaign.units):
-        for half in (0, 1):
-            zips = []
-            for category in CATEGORIES[half * 2 : half * 2 + 2]:
-                for k in range(3):
-                    name = f"{LABEL[category]}案例{k + 1}"
-                    use_doc = (n_cases % doc_every) == 0
-                    files = case_files(
-                        unit.name,
-                        name,
-                        photos=0,
-                        videos=0,
-                        category=category,
-                        form=doc_forms[CATEGORIES.index(category)] if use_doc else None,
-                        form_ext=".doc" if use_doc else ".docx",
-                    )
-                    base = f"{unit.name}{name}推荐材料"
-                    for p in range(4):
-                        files[f"{base}/{unit.name}{name}照片{p + 1}（说明{p + 1}）.jpg"] = photos[
-                            (n_cases + p) % len(photos)
-                        ]
-                    if k % 2 == 0:
-                        files[f"{base}/{unit.name}{name}视频.mp4"] = videos[n_cases % len(videos)]
-                    zips.append((f"{k + 1}.{base}.zip", make_zip(files, gbk_names=True)))
-                    n_cases += 1
-            raw = build_submission(
-                subject=f"{unit.name}低碳发展典型案例申报材料（{half + 1}/2）",
-                attachments=zips,
-                sender=("联系人", f"unit{u}@example.gov.cn"),
-                message_id=f"<season-{u}-{half}@example.gov.cn>",
-            )
-            (folder / f"{u:02d}-{half}.eml").write_bytes(raw)
-    return n_cases
+    return write_big_season(folder, campaign, doc_every)
 
 
 def run_ingest(data_dir: Path, mail: Path) -> tuple[float, dict[str, float], int]:
@@ -112,13 +69,6 @@ print(json.dumps(spent), file=sys.stderr)
     return figures["total"], figures, children
 
 
-def big_message(path: Path, size_mb: int) -> None:
-    # Incompressible bytes, as photos and videos are: the zip is as big as its contents.
-    blob = os.urandom(size_mb * 1024 * 1024)
-    zipped = make_zip({"北京市大文件推荐材料/北京市大文件视频.mp4": blob}, gbk_names=True)
-    path.write_bytes(build_submission(attachments=[("北京市大文件推荐材料.zip", zipped)]))
-
-
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--out", type=Path, default=None)
@@ -133,7 +83,7 @@ def main() -> None:
         return
     if args.generate == "big":
         big.mkdir(parents=True, exist_ok=True)
-        big_message(big / "big.eml", 100)
+        (big / "big.eml").write_bytes(big_message(100))
         return
 
     # Generation runs in a child of its own: a child's peak memory starts from its parent's

@@ -31,7 +31,7 @@ import pytest
 from imapclient import IMAPClient
 
 from intake.app import App
-from tests.builders.mail import build_submission
+from samples.mail import build_submission
 from tests.conftest import make_app
 
 DOVECOT_CANDIDATES = ("/usr/sbin/dovecot", "/usr/local/sbin/dovecot")

@@ -23,7 +23,7 @@ from parsers.archive_run import read_capped
 from parsers.archives import ArchiveLimits, RarReader, archive_format, expand
 from parsers.model import ArchiveProblem, ArchiveProblemKind, Attachment, Expanded
 from programs import unar
-from tests.builders.zips import (
+from samples.archives import (
     RAR4_IMAGES,
     RAR5_SOLID_IMAGES,
     RAR_IMAGES_SHA256,

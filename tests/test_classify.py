@@ -12,7 +12,7 @@ from parsers.classify import (
     is_list_or_noreply,
 )
 from parsers.mail import parse_mail
-from tests.builders.mail import build_dsn, build_forward, build_simple, build_submission
+from samples.mail import build_dsn, build_forward, build_simple, build_submission
 
 PERSON = [("From", "张三 <zhangsan@sthjj.beijing.gov.cn>"), ("To", "zmzyz@ceec.cn")]
 

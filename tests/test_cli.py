@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.builders.cases import submission
-from tests.builders.mail import build_submission
+from samples.cases import submission
+from samples.mail import build_submission
 from tests.conftest import SHARED
 
 ROOT = Path(__file__).resolve().parents[1]

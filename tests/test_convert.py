@@ -21,7 +21,8 @@ import pytest
 from intake.word import ConversionResult, ConverterUnavailable, convert_to_docx
 from parsers.form import read_form
 from parsers.sniff import word_container as sniff
-from tests.builders.forms import CATEGORY_LABELS, make_form_docs, make_form_docx, soffice_path
+from samples.forms import CATEGORY_LABELS, make_form_docx
+from samples.word97 import make_form_docs, soffice_path
 
 needs_soffice = pytest.mark.skipif(soffice_path() is None, reason="LibreOffice not installed")
 

@@ -23,7 +23,8 @@ import pytest
 from sqlalchemy import select
 
 from intake.app import App
-from intake.demo import REPORT_DATE, run_demo, season
+from intake.demo import REPORT_DATE, run_demo
+from samples.season import season
 from store import models as m
 from tests.conftest import make_app
 

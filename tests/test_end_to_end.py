@@ -19,9 +19,9 @@ from aiosmtpd.controller import Controller
 from sqlalchemy import create_engine, func, select, text
 
 from intake.cli import main
+from samples.cases import case_zip, submission
 from store import models as m
 from store.db import session_factory
-from tests.builders.cases import case_zip, submission
 from tests.conftest import ROOT, _reset_pg
 from tests.dovecot import Dovecot, MailUser, free_port, mail
 

@@ -19,8 +19,8 @@ from intake.app import App
 from intake.cli import main
 from reports.export import CSV_COLUMNS, export_data, write_cases_csv
 from reports.xlsx import build_workbook, criterion_title, write_xlsx
+from samples.cases import case_zip, submission
 from store import models as m
-from tests.builders.cases import case_zip, submission
 from tests.conftest import SHARED
 
 CATEGORY_SHEETS = ["园区类", "企业类", "社区类", "个人类"]

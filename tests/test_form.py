@@ -23,16 +23,15 @@ from parsers.form import (
     read_form,
     ticked_categories,
 )
-from tests.builders.forms import (
+from samples.forms import (
     CATEGORY_LABELS,
     DEFAULT_FIELDS,
     DEFAULT_INTRO,
     INTRO_HINT,
     TICK_STYLES,
-    make_form_docs,
     make_form_docx,
-    soffice_path,
 )
+from samples.word97 import make_form_docs, soffice_path
 
 LABELS = CATEGORY_LABELS
 OFFICIAL_FORM = (

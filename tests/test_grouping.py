@@ -9,9 +9,10 @@ from intake.triage import case_name_from_hint
 from parsers.archives import expand
 from parsers.grouping import ROOT_KEY, group_files
 from parsers.model import Attachment, CaseGroup, Grouping
-from tests.builders.forms import make_form_docx
-from tests.builders.media import make_jpeg, make_mp4
-from tests.builders.zips import make_zip
+from samples.archives import make_zip
+from samples.forms import make_form_docx
+from samples.photos import make_jpeg
+from samples.videos import make_mp4
 
 PDF = b"%PDF-1.4\n% stamped scan\n%%EOF\n"
 

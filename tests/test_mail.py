@@ -13,7 +13,7 @@ import parsers.mail as mail_module
 from parsers.mail import parse_mail
 from parsers.mail_text import decode_header_value, decode_words
 from parsers.sniff import DOCX, sniff_type
-from tests.builders.mail import (
+from samples.mail import (
     CRLF,
     MAGIC,
     attachment_part,

@@ -22,16 +22,15 @@ from parsers.photos import probe_photo
 from parsers.videos import parse_ffprobe
 from programs import ffprobe
 from programs.ffmpeg import poster_frame
-from tests.builders.media import (
+from samples.photos import (
     bomb_png,
     heic_header,
-    make_audio_only,
     make_gif,
     make_jpeg,
-    make_mp4,
     make_png,
     truncated_jpeg,
 )
+from samples.videos import make_audio_only, make_mp4
 from validators.rules import media_check_unavailable, photo_unreadable, video_unreadable
 
 needs_ffmpeg = pytest.mark.skipif(

@@ -18,15 +18,9 @@ from parsers.captions import caption_from_name, captions_from_document, match_ca
 from parsers.model import UncheckedVideo, VideoError, VideoInfo
 from parsers.photos import probe_photo
 from reports import notices
+from samples.photos import heic_header, make_jpeg, make_png, truncated_jpeg
+from samples.videos import make_audio_only, make_mp4
 from store.blobs import BlobStore
-from tests.builders.media import (
-    heic_header,
-    make_audio_only,
-    make_jpeg,
-    make_mp4,
-    make_png,
-    truncated_jpeg,
-)
 from validators import registry
 from validators.base import Finding, Level, Rule, Severity
 from validators.facts import CaseFacts, FileFacts

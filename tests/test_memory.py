@@ -7,9 +7,9 @@ import subprocess
 import sys
 from pathlib import Path
 
-from tests.builders.cases import submission
-from tests.builders.mail import build_submission
-from tests.builders.zips import make_zip
+from samples.archives import make_zip
+from samples.cases import submission
+from samples.mail import build_submission
 
 PROBE = """
 import resource, sys

@@ -8,10 +8,10 @@ import pytest
 from sqlalchemy import func, select
 
 from intake.app import App
+from samples.archives import make_zip
+from samples.cases import case_files, case_zip, submission
+from samples.mail import build_submission
 from store import models as m
-from tests.builders.cases import case_files, case_zip, submission
-from tests.builders.mail import build_submission
-from tests.builders.zips import make_zip
 
 
 def codes(app: App, level: str | None = None) -> list[str]:
@@ -247,7 +247,7 @@ def test_form_in_subfolder_keeps_photos(sqlite_app: App, tmp_path: Path) -> None
 def test_inline_signature_logo_is_not_a_photo(app: App) -> None:
     from email.message import EmailMessage
 
-    from tests.builders.media import make_png
+    from samples.photos import make_png
 
     msg = EmailMessage()
     msg["From"] = "张三 <zs@sthjt.hubei.gov.cn>"

@@ -1,6 +1,6 @@
 """Automatic replies: what they say, who gets one, and the outbox states — SQLite and PostgreSQL.
 
-Messages come from the real pipeline (`app.pipeline.ingest`) on mail built by `tests/builders`,
+Messages come from the real pipeline (`app.pipeline.ingest`) on mail built by `samples/`,
 or, where every finding code must be hit, are written to the store directly.  Until the pipeline
 queues replies itself, `ensure_reply` does it; `queue_reply` is idempotent, so the tests hold
 either way.
@@ -30,10 +30,10 @@ from intake.sending import SendSummary
 from parsers.classify import classify_automatic
 from parsers.mail import parse_mail
 from reports.notices import collect_notice, render_notice
+from samples.cases import case_zip, submission
+from samples.mail import build_dsn, build_simple, build_submission, encoded_word
 from store import models as m
 from store import repo
-from tests.builders.cases import case_zip, submission
-from tests.builders.mail import build_dsn, build_simple, build_submission, encoded_word
 from tests.conftest import make_app
 from validators.base import Level, Severity
 from validators.registry import all_rules

@@ -1,6 +1,6 @@
 """The daily report: what staff read instead of the mailbox.
 
-Cases come in through the real pipeline (messages built with tests/builders); states the
+Cases come in through the real pipeline (messages built with samples/); states the
 pipeline reaches only over days (a quarantined mail, a failed reply, a resubmission chain, a
 converter missing) are written into the store directly.
 """
@@ -33,10 +33,10 @@ from intake.daily_job import (
 from reports.charts import Segment, bar_chart, stacked_bars
 from reports.daily import MARKER_NAME
 from reports.formatting import clock, human_size
+from samples.archives import make_zip
+from samples.cases import case_files, case_zip, submission
+from samples.mail import build_submission
 from store import models as m
-from tests.builders.cases import case_files, case_zip, submission
-from tests.builders.mail import build_submission
-from tests.builders.zips import make_zip
 from tests.conftest import make_app
 
 SCRIPT_NAME = "<script>alert(1)</script>"

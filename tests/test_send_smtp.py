@@ -32,8 +32,8 @@ import intake.transport as transports
 from intake import sending
 from intake.app import App
 from intake.sending import BACKOFF_FIRST, MAX_ATTEMPTS, backoff
+from samples.mail import build_submission
 from store import models as m
-from tests.builders.mail import build_submission
 from tests.conftest import make_app
 from tests.test_replies import SENDER, ensure_reply, ingest, send_queued
 

@@ -11,11 +11,12 @@ from docx import Document
 from sqlalchemy import select
 
 from intake.app import App
+from samples.archives import make_zip
+from samples.cases import case_files, case_zip, submission
+from samples.forms import make_form_docx
+from samples.photos import make_jpeg, truncated_jpeg
+from samples.word97 import make_form_doc, soffice_path
 from store import models as m
-from tests.builders.cases import case_files, case_zip, submission
-from tests.builders.forms import make_form_doc, make_form_docx, soffice_path
-from tests.builders.media import make_jpeg, truncated_jpeg
-from tests.builders.zips import make_zip
 from tests.conftest import make_app
 from tests.test_pipeline import cases, codes
 

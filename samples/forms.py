@@ -1,20 +1,17 @@
-"""Recommendation forms (推荐表) as real `.docx` / `.doc` bytes, for tests.
+"""Recommendation forms (推荐表) as real `.docx` bytes, for the tests and the demo.
 
 The table is built from scratch with python-docx so that the builder works in a plain clone,
 without `../shared`. It copies the official 2023 form: the same rows, labels, merged cells, hint
 text and the category cell `园区        企业        社区        个人`.
 
 Every way a unit ticks a category is reproduced in the XML Word itself writes (`TICK_STYLES`).
-`make_form_docs` turns many `.docx` into real `.doc` files in one LibreOffice process.
+`samples.word97` turns these into real `.doc` files.
 """
 
 from __future__ import annotations
 
 import io
-import shutil
-import tempfile
 from collections.abc import Mapping, Sequence
-from pathlib import Path
 from typing import Literal
 
 from docx import Document
@@ -24,8 +21,6 @@ from docx.oxml.ns import nsdecls
 from docx.shared import Pt
 from docx.table import _Cell
 from docx.text.paragraph import Paragraph
-
-from intake.demo import convert_to_doc
 
 CATEGORY_LABELS: dict[str, str] = {
     "park": "园区",
@@ -335,24 +330,3 @@ def _legacy_checkbox(on: bool, by_default: bool) -> list[object]:
     )
     end = f'<w:r {nsdecls("w")}><w:fldChar w:fldCharType="end"/></w:r>'
     return [parse_xml(begin), parse_xml(instr), parse_xml(end)]
-
-
-# -- real .doc files ---------------------------------------------------------------------------
-
-
-def soffice_path() -> str | None:
-    return shutil.which("soffice") or shutil.which("libreoffice")
-
-
-def make_form_docs(docxs: Sequence[bytes]) -> list[bytes]:
-    """Convert many `.docx` to real Word 97 `.doc` files in one LibreOffice process."""
-    with tempfile.TemporaryDirectory(prefix="test-forms-") as tmp:
-        docs = convert_to_doc(docxs, Path(tmp))
-    if docs is None:
-        raise RuntimeError("LibreOffice (soffice) is missing or did not convert the forms")
-    return docs
-
-
-def make_form_doc(**kwargs: object) -> bytes:
-    """One real `.doc` form; takes the arguments of `make_form_docx`."""
-    return make_form_docs([make_form_docx(**kwargs)])[0]  # type: ignore[arg-type]

@@ -1,4 +1,4 @@
-"""Real RFC 5322 bytes for tests, written by hand so that they can be as odd as real mail.
+"""Real RFC 5322 bytes, written by hand so that they can be as odd as real mail.
 
 The stdlib's generator normalises exactly the things that break parsers (raw 8-bit headers,
 encoded-words split inside a character, QQ-style encoded-words in quoted filenames), so these
