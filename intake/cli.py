@@ -3,24 +3,32 @@
 from __future__ import annotations
 
 import argparse
+import io
 import json
 import logging
+import smtplib
 import sys
 from collections import Counter
 from collections.abc import Callable, Sequence
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 from tqdm import tqdm
 
 from intake import faults
 from intake.app import App
+from intake.commands import poll_command, run_command
 from intake.config import ConfigError, load_settings, settings_help
-from intake.faults import check_paths
+from intake.daily_job import send_daily_report, write_daily_report
+from intake.demo import run_demo
+from intake.faults import EXIT_INPUT_FAILED, EXIT_OK, EXIT_USAGE, check_paths
 from intake.logs import configure_console
+from intake.sending import send_queued
 from intake.sources import collect, read_messages
-
-EXIT_OK, EXIT_INPUT_FAILED, EXIT_USAGE = 0, 1, 2
+from intake.status import status_command
+from reports.export import export_data, write_cases_csv
+from reports.xlsx import write_xlsx
 
 
 def cmd_ingest(app: App, args: argparse.Namespace) -> int:
@@ -71,16 +79,9 @@ def cmd_retriage(app: App, args: argparse.Namespace) -> int:
 
 
 def cmd_export(app: App, args: argparse.Namespace) -> int:
-    import io
-    from datetime import datetime
-    from zoneinfo import ZoneInfo
-
-    from reports.export import export_data, write_cases_csv
 
     out: Path | None = args.out
     if args.format == "xlsx":
-        from reports.xlsx import write_xlsx
-
         today = datetime.now(ZoneInfo(app.settings.timezone)).date()
         target = out or app.settings.reports / f"export-{today.isoformat()}.xlsx"
         with app.sessions() as session:
@@ -110,9 +111,6 @@ def iso_date(text: str) -> date:
 
 
 def cmd_report(app: App, args: argparse.Namespace) -> int:
-    import smtplib
-
-    from intake.daily_job import send_daily_report, write_daily_report
 
     index = write_daily_report(app, args.date, args.out)
     print(f"report: {index}")
@@ -129,13 +127,11 @@ def cmd_report(app: App, args: argparse.Namespace) -> int:
 
 
 def cmd_demo(app: App, args: argparse.Namespace) -> int:
-    from intake.demo import run_demo
 
     return run_demo(app)
 
 
 def cmd_send(app: App, args: argparse.Namespace) -> int:
-    from intake.sending import send_queued
 
     try:
         summary = send_queued(app.sessions, app.blobs, app.settings, app.campaign)
@@ -147,19 +143,16 @@ def cmd_send(app: App, args: argparse.Namespace) -> int:
 
 
 def cmd_run(app: App, args: argparse.Namespace) -> int:
-    from intake.commands import run_command
 
     return run_command(app, verbose=args.verbose)
 
 
 def cmd_poll(app: App, args: argparse.Namespace) -> int:
-    from intake.commands import poll_command
 
     return poll_command(app, verbose=args.verbose)
 
 
 def cmd_status(app: App, args: argparse.Namespace) -> int:
-    from intake.status import status_command
 
     return status_command(app, check=args.check)
 

@@ -11,11 +11,11 @@ import threading
 from intake import imap, logs
 from intake.app import App
 from intake.config import ConfigError
+from intake.faults import EXIT_INPUT_FAILED, EXIT_OK, EXIT_USAGE
 from intake.service import Service, install_stop_signals
 
 log = logging.getLogger(__name__)
 
-EXIT_OK, EXIT_INPUT_FAILED, EXIT_USAGE = 0, 1, 2
 
 
 def run_command(app: App, verbose: bool = False) -> int:

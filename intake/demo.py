@@ -14,14 +14,14 @@ import time
 from collections import Counter
 from collections.abc import Callable
 from datetime import date
-from typing import TYPE_CHECKING
 
+from intake.app import App
+from intake.daily_job import write_daily_report
+from intake.sending import send_queued
 from intake.sources import collect, read_messages
+from reports.xlsx import write_xlsx
 from samples.generate import existing_season, generate_season
 from samples.season import season
-
-if TYPE_CHECKING:
-    from intake.app import App
 
 # The report is dated the day after the last sample mail: eleven days before the deadline.
 REPORT_DATE = date(2023, 12, 20)
@@ -64,12 +64,9 @@ def run_demo(app: App, out: Note | None = None) -> int:
         + f" ({time.monotonic() - started:.1f} s)"
     )
 
-    from intake.sending import send_queued
 
     say(send_queued(app.sessions, app.blobs, settings, app.campaign).line())
 
-    from intake.daily_job import write_daily_report
-    from reports.xlsx import write_xlsx
 
     settings.outbox.mkdir(parents=True, exist_ok=True)
     index = write_daily_report(app, REPORT_DATE)

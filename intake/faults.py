@@ -31,7 +31,8 @@ from store.db import DatabaseUnreachable, DatabaseUrlInvalid
 
 log = logging.getLogger(__name__)
 
-EXIT_INPUT_FAILED, EXIT_USAGE = 1, 2
+# SPEC: 0 success, 1 some input failed (or a server to retry), 2 usage or configuration error.
+EXIT_OK, EXIT_INPUT_FAILED, EXIT_USAGE = 0, 1, 2
 
 
 @dataclass

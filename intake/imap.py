@@ -34,7 +34,7 @@ from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Any, Literal
 
 from imapclient import IMAPClient
 from imapclient.exceptions import IMAPClientAbortError, IMAPClientError
@@ -48,6 +48,7 @@ from tenacity import (
 )
 
 from intake import imap_source, locks
+from intake.app import App
 from intake.config import ConfigError, Settings
 from intake.imap_connection import (
     BACKOFF_FIRST,
@@ -61,9 +62,6 @@ from intake.imap_connection import (
     sleep_unless_stopped,
 )
 from intake.logs import event
-
-if TYPE_CHECKING:
-    from intake.app import App
 
 log = logging.getLogger(__name__)
 

@@ -13,18 +13,16 @@ import unicodedata
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from intake.app import App
 from intake.job_state import STATE_FILE, StateFile
 from intake.locks import pid_alive
 from store import models as m
-
-if TYPE_CHECKING:
-    from intake.app import App
 
 # A poll is overdue when nothing succeeded for this many poll intervals (plus a margin for a
 # long batch): the service is down, stuck, or cannot reach the server.
