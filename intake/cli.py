@@ -19,11 +19,11 @@ from tqdm import tqdm
 from intake import faults
 from intake.app import App
 from intake.commands import poll_command, run_command
-from intake.config import ConfigError, load_settings, settings_help
+from intake.config import load_settings, settings_help
 from intake.daily_job import send_daily_report, write_daily_report
 from intake.demo import run_demo
 from intake.faults import EXIT_INPUT_FAILED, EXIT_OK, EXIT_USAGE, check_paths
-from intake.logs import configure_console
+from intake.logs import configure_console, reported_by_caller
 from intake.sending import send_queued
 from intake.sources import collect, read_messages
 from intake.status import status_command
@@ -112,6 +112,8 @@ def iso_date(text: str) -> date:
 
 def cmd_report(app: App, args: argparse.Namespace) -> int:
 
+    if args.out is None:
+        faults.require_folder("reports_dir", app.settings.reports)
     index = write_daily_report(app, args.date, args.out)
     print(f"report: {index}")
     if args.no_email:
@@ -133,12 +135,13 @@ def cmd_demo(app: App, args: argparse.Namespace) -> int:
 
 def cmd_send(app: App, args: argparse.Namespace) -> int:
 
-    try:
+    if app.settings.dry_run:
+        faults.require_folder("outbox_dir", app.settings.outbox)
+    with reported_by_caller(args.verbose, "intake.sending", "intake.transport"):
         summary = send_queued(app.sessions, app.blobs, app.settings, app.campaign)
-    except ConfigError as exc:
-        print(f"intake: {exc}", file=sys.stderr)
-        return EXIT_USAGE
     print(summary.line())
+    if summary.unreachable is not None:
+        return faults.report(summary.unreachable) or EXIT_INPUT_FAILED
     return EXIT_OK if summary.ok else EXIT_INPUT_FAILED
 
 

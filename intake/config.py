@@ -153,7 +153,9 @@ def _coerce(name: str, value: Any, kind: Any) -> Any:
         if kind in (Path, "Path", "Path | None"):
             return Path(os.path.expanduser(text)) if text else None
     except ValueError as exc:
-        raise SettingError(name, f"cannot read {value!r} as {_KIND_WORDS.get(str(kind), kind)}") from exc
+        raise SettingError(
+            name, f"cannot read {value!r} as {_KIND_WORDS.get(str(kind), kind)}"
+        ) from exc
     return text
 
 
@@ -188,7 +190,9 @@ def load_settings(
     for key in ("imap_security", "smtp_security"):
         if getattr(settings, key) not in SECURITY:
             raise SettingError(
-                key, f"{getattr(settings, key)!r} is not a security mode", "use ssl, starttls or none"
+                key,
+                f"{getattr(settings, key)!r} is not a security mode",
+                "use ssl, starttls or none",
             )
     return settings
 

@@ -64,9 +64,7 @@ def run_demo(app: App, out: Note | None = None) -> int:
         + f" ({time.monotonic() - started:.1f} s)"
     )
 
-
     say(send_queued(app.sessions, app.blobs, settings, app.campaign).line())
-
 
     settings.outbox.mkdir(parents=True, exist_ok=True)
     index = write_daily_report(app, REPORT_DATE)

@@ -29,10 +29,14 @@ class ImapLoginError(Exception):
     """The server refused our credentials: a configuration problem, not worth retrying."""
 
 
+def imap_port(settings: Settings) -> int:
+    return settings.imap_port or (993 if settings.imap_security == "ssl" else 143)
+
+
 def connect(settings: Settings, timeout: float = CONNECT_TIMEOUT) -> IMAPClient:
     """A logged-in client; the caller selects the folder."""
     security = settings.imap_security
-    port = settings.imap_port or (993 if security == "ssl" else 143)
+    port = imap_port(settings)
     context = ssl.create_default_context()
     client = IMAPClient(
         settings.imap_host,

@@ -17,7 +17,8 @@ import json
 import logging
 import re
 import sys
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any, TextIO
 from urllib.parse import unquote
@@ -144,6 +145,24 @@ def configure_console(verbose: bool = False) -> None:
         root.removeHandler(old)
     root.addHandler(handler)
     root.setLevel(logging.DEBUG if verbose else logging.WARNING)
+
+
+@contextmanager
+def reported_by_caller(verbose: bool, *names: str) -> Iterator[None]:
+    """Keep these loggers off the console while a one-shot command reports their outcome itself
+    (one line on stderr, the summary on stdout); everything shows with `-v`."""
+    if verbose:
+        yield
+        return
+    loggers = [logging.getLogger(n) for n in names]
+    before = [lg.level for lg in loggers]
+    for lg in loggers:
+        lg.setLevel(logging.CRITICAL)
+    try:
+        yield
+    finally:
+        for lg, level in zip(loggers, before, strict=True):
+            lg.setLevel(level)
 
 
 def event(logger: logging.Logger, name: str, level: int = logging.INFO, /, **fields: Any) -> None:

@@ -42,6 +42,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from campaign import Campaign
 from intake.config import Settings
+from intake.faults import ServerUnreachable
 from intake.locks import file_lock
 from intake.reply_mime import addresses, sender_identity
 from intake.transport import DeliveryError, Transport, make_transport
@@ -69,6 +70,8 @@ class SendSummary:
     # A problem with the run as a whole (cannot connect, another run in progress).
     error: str | None = None
     busy: bool = False
+    # The server could not be used at all: what `intake send` tells the person in one line.
+    unreachable: ServerUnreachable | None = None
 
     @property
     def ok(self) -> bool:
@@ -133,6 +136,7 @@ def send_queued(
                         # Nothing was claimed for this reply: it stays queued, untouched.
                         log.error("send run stopped: %s", exc)
                         summary.error = str(exc)
+                        summary.unreachable = exc.unreachable
                         break
                 outcome = _send_one(sessions, blobs, settings, campaign, transport, reply_id, now)
                 if outcome == "sent":

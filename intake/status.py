@@ -20,6 +20,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from intake.app import App
+from intake.health import check_all
 from intake.job_state import STATE_FILE, StateFile
 from intake.locks import pid_alive
 from store import models as m
@@ -319,5 +320,8 @@ def status_command(app: App, check: bool = False) -> int:
     its job (polls failing or overdue, a job failing) — for a container health check or a
     monitoring cron.  Quarantined mail and failed replies are staff work, not ill health."""
     status = collect(app)
+    if check:
+        # Name what fails where a setting meets the world (folders, servers, tools).
+        status.problems.extend(check_all(app.settings))
     sys.stdout.write(render(status, app.settings.timezone))
     return 1 if check and not status.healthy else 0

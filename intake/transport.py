@@ -17,12 +17,14 @@ import contextlib
 import logging
 import re
 import smtplib
+import socket
 import ssl
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
-from intake.config import ConfigError, Settings
+from intake.config import SettingError, Settings
+from intake.faults import ServerUnreachable
 from intake.reply_mime import header_text
 from store import models as m
 from store.blobs import write_atomically
@@ -44,10 +46,20 @@ class DeliveryError(Exception):
     mail (the whole message was sent and no answer came back), so that it must not be resent.
     """
 
-    def __init__(self, message: str, *, permanent: bool = False, unknown: bool = False) -> None:
+    def __init__(
+        self,
+        message: str,
+        *,
+        permanent: bool = False,
+        unknown: bool = False,
+        unreachable: ServerUnreachable | None = None,
+    ) -> None:
         super().__init__(message)
         self.permanent = permanent
         self.unknown = unknown
+        # The server itself could not be used (down, refusing, login rejected): the whole run
+        # stops, and a one-shot `intake send` says so in one line.
+        self.unreachable = unreachable
 
 
 class Transport(Protocol):
@@ -106,14 +118,27 @@ class SmtpTransport:
                 conn.login(s.smtp_user, s.smtp_password)
         except smtplib.SMTPAuthenticationError as exc:
             self._drop(conn)
-            raise DeliveryError(f"login as {s.smtp_user} refused: {_smtp_text(exc)}") from None
+            raise DeliveryError(
+                f"login as {s.smtp_user} refused: {_smtp_text(exc)}",
+                unreachable=ServerUnreachable(
+                    "SMTP",
+                    "smtp_password",
+                    f"{s.smtp_host}:{port}",
+                    "the server rejected the login",
+                ),
+            ) from None
         except UnicodeError:
             # smtplib sends AUTH credentials as ASCII only; say so without echoing them.
             self._drop(conn)
             raise DeliveryError("smtp_user or smtp_password is not ASCII; cannot log in") from None
         except (smtplib.SMTPException, OSError) as exc:
             self._drop(conn)
-            raise DeliveryError(f"cannot connect to {self.description}: {_describe(exc)}") from None
+            raise DeliveryError(
+                f"cannot connect to {self.description}: {_describe(exc)}",
+                unreachable=ServerUnreachable(
+                    "SMTP", "smtp_host", f"{s.smtp_host}:{port}", connection_reason(exc)
+                ),
+            ) from None
         self.conn = conn
 
     def is_open(self) -> bool:
@@ -260,6 +285,23 @@ def _refusal(answer: tuple[int, bytes] | None) -> tuple[int, str]:
     return code, header_text(text.decode("utf-8", "replace") if isinstance(text, bytes) else text)
 
 
+def connection_reason(exc: BaseException) -> str:
+    """Why a connection failed, in a few words a person can act on."""
+    if isinstance(exc, ConnectionRefusedError):
+        return "connection refused (is the server running?)"
+    if isinstance(exc, TimeoutError | socket.timeout):
+        return "no answer (timed out)"
+    if isinstance(exc, socket.gaierror):
+        return "the host name cannot be resolved"
+    if isinstance(exc, ssl.SSLError):
+        return f"TLS failed ({exc.reason or type(exc).__name__}); check INTAKE_SMTP_SECURITY"
+    if isinstance(exc, smtplib.SMTPServerDisconnected):
+        return "the server closed the connection"
+    if isinstance(exc, smtplib.SMTPResponseException):
+        return f"the server answered {exc.smtp_code}"
+    return type(exc).__name__
+
+
 def _describe(exc: BaseException) -> str:
     return header_text(f"{type(exc).__name__}: {exc}", 300)
 
@@ -309,7 +351,11 @@ def make_transport(settings: Settings) -> Transport:
     if settings.dry_run:
         return DryRunTransport(settings.outbox)
     if not settings.smtp_host:
-        raise ConfigError("smtp_host is not set (or set dry_run = true)")
+        raise SettingError(
+            "smtp_host",
+            "no SMTP server is set",
+            "set it, or set INTAKE_DRY_RUN=true to write replies to the outbox folder instead",
+        )
     if settings.smtp_security not in DEFAULT_PORTS:
-        raise ConfigError("smtp_security must be ssl, starttls or none")
+        raise SettingError("smtp_security", "unknown security mode", "use ssl, starttls or none")
     return SmtpTransport(settings)
