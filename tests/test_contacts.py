@@ -7,11 +7,18 @@ own address and number, numbers quoted from the call notice, dates, file names).
 
 from __future__ import annotations
 
+from datetime import date
+
 import pytest
+from sqlalchemy import select
 
 from campaign.loader import BUNDLED_CAMPAIGN, load_campaign
+from intake.app import App
+from intake.daily_job import write_daily_report
 from parsers.contacts import extract_contact, extract_people
 from parsers.model import Contact
+from samples.cases import submission
+from store import models as m
 from validators.facts import MessageFacts
 from validators.rules import contact_missing
 
@@ -130,3 +137,20 @@ def _missing(body: str) -> list[str]:
 )
 def test_contact_missing_names_exactly_what_is_missing(body: str, detail: list[str]) -> None:
     assert _missing(body) == detail
+
+
+def test_pipeline_keeps_the_others_and_the_report_shows_them(sqlite_app: App) -> None:
+    body = "联系人：吴刚、郑爽\n电话：13612345672、13712345673\n邮箱wugang@163.com。"
+    sqlite_app.pipeline.ingest(submission("北京市", body=body))
+    with sqlite_app.sessions() as s:
+        msg = s.scalars(select(m.Message)).one()
+        assert (msg.contact_name, msg.contact_phone, msg.contact_email) == (
+            "吴刚",
+            "13612345672",
+            "wugang@163.com",
+        )
+        assert msg.contacts == [{"name": "郑爽", "phone": "13712345673", "email": None}]
+        codes = s.scalars(select(m.Finding.code)).all()
+    assert "CONTACT_MISSING" not in codes
+    page = write_daily_report(sqlite_app, date(2023, 12, 10)).read_text(encoding="utf-8")
+    assert "联系人：吴刚 13612345672 wugang@163.com（另有：郑爽 13712345673）" in page
