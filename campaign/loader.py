@@ -51,6 +51,8 @@ def load_campaign(path: Path) -> Campaign:
         limits=limits,
         office=office,
         subject_keywords=tuple(raw.get("subject_keywords", ())),
+        call_keywords=tuple(str(k) for k in raw.get("call_keywords", ())),
+        call_form_labels=tuple(str(k) for k in raw.get("call_form_labels", ())),
         previously_selected=selected,
         ineligible_years=tuple(raw.get("ineligible_years", ())),
         guidance_reply=bool(raw.get("guidance_reply", False)),

@@ -70,6 +70,10 @@ class Campaign:
     limits: Limits
     office: Office = Office()
     subject_keywords: tuple[str, ...] = ()
+    # Words that mark a message as this call's (subject, body, file names, Word forms), and the
+    # form labels of which a Word document must carry several to be this call's form.
+    call_keywords: tuple[str, ...] = ()
+    call_form_labels: tuple[str, ...] = ()
     previously_selected: tuple[SelectedCase, ...] = ()
     ineligible_years: tuple[int, ...] = ()
     guidance_reply: bool = False

@@ -11,6 +11,7 @@ other, which unit sent it); storing, reading and judging its cases is `intake.tr
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -26,13 +27,14 @@ from intake.config import Settings
 from intake.replies import queue_reply
 from intake.triage import Triage, add_findings, fit, materials, message_facts
 from parsers.archives import expand
+from parsers.call_match import submission_or_other
 from parsers.classify import classify_automatic
 from parsers.cloud_links import find_cloud_links
-from parsers.contacts import extract_contact
+from parsers.contacts import extract_contact, extract_people
 from parsers.grouping import group_files
 from parsers.mail import parse_mail
-from parsers.model import Kind, ParsedMail
-from parsers.subject import find_unit_in_names, is_reply, match_subject
+from parsers.model import Kind
+from parsers.subject import find_unit_in_names, match_subject
 from programs import unar
 from store import models as m
 from store import repo
@@ -126,16 +128,17 @@ class Pipeline:
         expanded = expand(materials(mail), rar=unar.read_member)
         cloud_links = find_cloud_links(mail.text, mail.html)
         has_materials = bool(materials(mail) or cloud_links)
-        names_call = bool(subject.unit or _mentions_call(mail, self.campaign))
-        # "收到，谢谢" in reply to our notice names the call but brings nothing: staff read it,
-        # and answering it would start a loop.
-        kind: Kind = (
-            "submission"
-            if has_materials or (names_call and not is_reply(mail.subject))
-            else "other"
-        )
+        # Mail of another call, newsletters and spam are kept for staff, never answered.
+        kind: Kind = submission_or_other(
+            mail, expanded.files, self.campaign, has_materials=has_materials,
+            subject_unit=subject.unit,
+        )  # fmt: skip
         msg.kind = kind
         if kind == "other":
+            for a in mail.attachments:
+                session.add(
+                    self.triage.file_row(msg, None, (a.name,), "other", a.data, a.content_type)
+                )
             msg.state = "processed"
             msg.processed_at = datetime.now(UTC)
             return "processed"
@@ -151,7 +154,9 @@ class Pipeline:
         unit = repo.get_or_create_unit(session, unit_name) if unit_name else None
         msg.unit = unit
         office = self.campaign.office
-        contact = extract_contact(mail.text, ignore=(office.contact, office.phone, office.email))
+        people = extract_people(mail.text, ignore=(office.contact, office.phone, office.email))
+        contact = people[0] if people else extract_contact("")
+        msg.contacts = [dataclasses.asdict(p) for p in people[1:]]
         msg.contact_name, msg.contact_phone, msg.contact_email = (
             fit(contact.name, 255),
             fit(contact.phone, 64),
@@ -215,7 +220,3 @@ class Pipeline:
             with self.sessions() as session, session.begin():
                 triage.triage_unit(session, session.get_one(m.Unit, pk))
         return count
-
-
-def _mentions_call(mail: ParsedMail, campaign: Campaign) -> bool:
-    return any(k in mail.subject for k in campaign.subject_keywords)

@@ -95,13 +95,23 @@ _NOT_NAMES = {
     "邮箱", "联系方式", "如下", "详见", "见附件", "无", "暂无", "同上", "签字", "签名", "盖章",
 }  # fmt: skip
 _CJK_NAME_RE = re.compile(r"^[\u4e00-\u9fff]{2,4}$|^[\u4e00-\u9fff]{1,8}[·•][\u4e00-\u9fff]{1,10}$")
+# Only an ASCII character can run into an address: `邮箱majj@…` glues a CJK label to it, and in
+# Python every CJK character is a word character, so `\w` must not be the boundary.
 _EMAIL_RE = re.compile(
-    r"(?<![\w.+-])[A-Za-z0-9][A-Za-z0-9._%+-]*@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}"
+    r"(?<![A-Za-z0-9._%+-])[A-Za-z0-9][A-Za-z0-9._%+-]*@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}"
 )
 _EMAIL_LABEL_RE = re.compile(
     r"(?:电子邮箱|邮箱|邮件|e-?mail|mail)\s*(?:地址)?\s*:?\s*$", re.IGNORECASE
 )
 _URL_RE = re.compile(r"(?:https?|ftp)://\S+", re.IGNORECASE)
+# `name[at]163.com`, `name (at) 163.com`: spelled out against address harvesters.
+_AT_RE = re.compile(r"\s*[\[(<]\s*at\s*[\])>]\s*", re.IGNORECASE)
+# `张伟（联系人）`, `刘洋 联系人`: the label after the name, closing the line or the part.
+_NAME_THEN_LABEL_RE = re.compile(
+    r"([\u4e00-\u9fff·•]{2,12}?)\s*\(?\s*(?:工作)?(?:联系人|负责人|联络人|经办人)\s*\)?"
+    r"(?=\s*$|\s*[,;。|\s0-9])",
+    re.MULTILINE,
+)
 
 
 def _strip_title(name: str) -> str:
@@ -131,24 +141,47 @@ def _pick_name(segment: str) -> str | None:
     return None
 
 
-def _labelled_names(text: str) -> list[str]:
-    lines = text.splitlines()
-    names: list[str] = []
+def _pick_names(segment: str) -> list[str]:
+    """Every person in a segment listing several (`吴刚、郑爽`, `高  月、周恋彤`)."""
+    out: list[str] = []
+    for part in re.split(r"[、]|\s{2,}|和|及", _join_padded(segment)):
+        name = _pick_name(part)
+        if name and name not in out:
+            out.append(name)
+    return out
+
+
+def _labelled_people(text: str) -> list[tuple[int, str]]:
+    """(where, name) of every person named after a label, in reading order."""
+    lines = text.splitlines(keepends=True)
+    people: list[tuple[int, str]] = []
+    offset = 0
     for i, line in enumerate(lines):
         for m in _NAME_LABEL_RE.finditer(line):
             # A window, not the rest of the line: HTML flattened to one huge line is common.
-            rest = line[m.end() : m.end() + 80]
+            # Table cells arrive as `| 联系人 | 邓超 |` or tab-separated: skip the cell border.
+            rest = line[m.end() : m.end() + 80].lstrip(" \t|")
             stop = _NAME_STOP_RE.search(rest)
             segment = rest[: stop.start()] if stop else rest
-            name = _pick_name(segment)
-            if name is None and not segment.strip() and not rest.strip():
+            at = offset + m.end()
+            names = _pick_names(segment)
+            if not names and not segment.strip() and not rest.strip():
                 # Label alone on its line (tables flattened to text): the name is on the next.
                 nxt = next((ln for ln in lines[i + 1 : i + 3] if ln.strip()), "")
                 stop = _NAME_STOP_RE.search(nxt)
-                name = _pick_name(nxt[: stop.start()] if stop else nxt)
-            if name:
-                names.append(name)
-    return names
+                names = _pick_names(nxt[: stop.start()] if stop else nxt)
+            people.extend((at, name) for name in names)
+        offset += len(line)
+    if not people:
+        for m in _NAME_THEN_LABEL_RE.finditer(text):
+            name = _strip_title(_join_padded(m.group(1)).split()[-1])
+            if _looks_like_person(name):
+                people.append((m.start(1), name))
+    return people
+
+
+def _labelled_names(text: str) -> list[str]:
+    return [name for _, name in _labelled_people(text)]
 
 
 # Common surnames, for the one guess made without a label: a short line above a phone number
@@ -170,7 +203,8 @@ def _looks_like_person(name: str) -> bool:
 
 
 def _unlabelled_name(text: str, phone_at: int) -> str | None:
-    """`张三 13812345678`, or `张三` alone on the line above the number: the usual signature."""
+    """`张三 13812345678`, `13812345678 张三`, or `张三` on a line above the number (a department
+    line may sit between): the usual signature."""
     line_start = text.rfind("\n", 0, phone_at) + 1
     before = text[line_start:phone_at]
     before = re.sub(
@@ -179,11 +213,19 @@ def _unlabelled_name(text: str, phone_at: int) -> str | None:
     if before:
         last = _strip_title(_join_padded(before).split()[-1]) if before.split() else ""
         return last if _looks_like_person(last) else None
+    line_end = text.find("\n", phone_at)
+    after = re.sub(r"^[\d\s+-]+", "", text[phone_at : len(text) if line_end < 0 else line_end])
+    after_words = _join_padded(after).strip(" ,;:").split()
+    if after_words:
+        first = _strip_title(after_words[0].strip(",;"))
+        return first if _looks_like_person(first) else None
     prev_lines = [ln.strip() for ln in text[:line_start].splitlines() if ln.strip()]
-    if prev_lines:
-        candidate = _strip_title(_join_padded(prev_lines[-1]))
+    for line in reversed(prev_lines[-3:]):
+        candidate = _strip_title(_join_padded(line))
         if _looks_like_person(candidate):
             return candidate
+        if not candidate.endswith(_ORG_SUFFIX):
+            break
     return None
 
 
@@ -199,8 +241,12 @@ def _find_email(text: str, ignore: set[str]) -> str | None:
     return emails[0][1] if emails else None
 
 
+def _prepared(text: str) -> str:
+    return _AT_RE.sub("@", _URL_RE.sub(" ", text))
+
+
 def _contact_in(text: str, ignore: set[str]) -> Contact:
-    text = _URL_RE.sub(" ", text)
+    text = _prepared(text)
     email = _find_email(text, ignore)
     # A QQ address is all digits and may look like a phone; take addresses out before phones.
     no_mail = _EMAIL_RE.sub(" ", text)
@@ -251,3 +297,66 @@ def extract_contact(text: str, *, ignore: Iterable[str] = ()) -> Contact:
     if not (contact.name or contact.phone or contact.email) and quoted.strip():
         contact = _contact_in(quoted, ignore_set)
     return contact
+
+
+def _people_in(text: str, ignore: set[str]) -> list[Contact]:
+    """Every person, phone and address in `text`, paired in reading order."""
+    text = _prepared(text)
+    no_mail = _EMAIL_RE.sub(" ", text)
+    phones = find_phones(no_mail, ignore)
+    numbers = sorted(phones.mobiles + phones.landlines)
+    emails = [
+        e.rstrip(".")
+        for e in dict.fromkeys(m.group(0) for m in _EMAIL_RE.finditer(text))
+        if e.lower().rstrip(".") not in ignore
+    ]
+    named = [(at, n) for at, n in _labelled_people(no_mail) if n not in ignore]
+    for at, _ in numbers:
+        guess = _unlabelled_name(no_mail, at)
+        if guess and guess not in ignore:
+            named.append((at, guess))
+    names = list(dict.fromkeys(n for _, n in sorted(named)))
+    phone_list = list(dict.fromkeys(p for _, p in numbers))
+    count = max(len(names), len(phone_list), len(emails))
+    return [
+        Contact(
+            name=names[i] if i < len(names) else None,
+            phone=phone_list[i] if i < len(phone_list) else None,
+            email=emails[i] if i < len(emails) else None,
+        )
+        for i in range(count)
+    ]
+
+
+def extract_people(text: str, *, ignore: Iterable[str] = ()) -> list[Contact]:
+    """Every person and number the unit's text names; the first is `extract_contact`'s contact.
+
+    Names, phones and addresses are paired in the order they are written (`联系人：吴刚、郑爽`
+    then `电话：…、…`); numbers and addresses beyond the named people are kept nameless, so
+    staff see everything the unit wrote."""
+    ignore_set = _ignore_set(ignore)
+    body = unicodedata.normalize("NFKC", text or "").replace("\u00a0", " ")
+    own, quoted = _split_quote(body)
+    contact = _contact_in(own, ignore_set)
+    source = own
+    if not (contact.name or contact.phone or contact.email) and quoted.strip():
+        contact = _contact_in(quoted, ignore_set)
+        source = quoted
+    if not (contact.name or contact.phone or contact.email):
+        return []
+    others = [
+        p
+        for p in _people_in(source, ignore_set)
+        if (p.name and p.name != contact.name)
+        or (p.phone and p.phone != contact.phone)
+        or (p.email and p.email != contact.email)
+    ]
+    rest = [
+        Contact(
+            p.name if p.name != contact.name else None,
+            p.phone if p.phone != contact.phone else None,
+            p.email if p.email != contact.email else None,
+        )
+        for p in others
+    ]
+    return [contact, *[p for p in rest if p.name or p.phone or p.email]]

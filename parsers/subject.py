@@ -126,6 +126,23 @@ def _abbr_hit(text: str, campaign: Campaign) -> _Hit | None:
     return None
 
 
+# Compacted (brackets and separators gone): `1/2`, `第2/3部分`, `第1部分`, `part1of2`, `之一`.
+_PART_RE = re.compile(
+    r"(?:第?\d{1,2}(?:/\d{1,2})?(?:部分|批|封|次|个)?|part\d{1,2}(?:of\d{1,2})?|[之其]?[一二三四五六七八九十])",
+    re.IGNORECASE,
+)
+
+
+def _is_part_marker(tail: str, campaign: Campaign) -> bool:
+    """The subject's tail only numbers a part or names categories (`园区企业`, `社区类`)."""
+    if not tail:
+        return False
+    labels = sorted((_compact(_nfkc(c.label)) for c in campaign.categories), key=len, reverse=True)
+    words = "|".join(re.escape(label) for label in labels if label)
+    category = rf"(?:(?:{words})(?:类|案例|类别)?)" if words else r"(?!)"
+    return bool(re.fullmatch(rf"(?:{_PART_RE.pattern}|{category})+", tail, re.IGNORECASE))
+
+
 def match_subject(subject: str, campaign: Campaign) -> SubjectMatch:
     """Find the submitting unit in a subject, and say how the subject deviates from
     `campaign.subject_for(unit)`.  `unit` is None when no unit is named."""
@@ -184,7 +201,10 @@ def match_subject(subject: str, campaign: Campaign) -> SubjectMatch:
     if suffix:
         at = after.find(suffix)
         if at >= 0:
-            extras += [after[:at], after[at + len(suffix) :]]
+            tail = after[at + len(suffix) :]
+            # `（1/2）`, `(2/2)`, `（园区、企业）` after the title split one submission into parts:
+            # that follows the convention.
+            extras += [after[:at], "" if _is_part_marker(tail, campaign) else tail]
         elif suffix in before:
             # Title first, unit after (`低碳发展典型案例申报材料-北京市`): name it, not as extras.
             at = before.find(suffix)

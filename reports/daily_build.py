@@ -15,6 +15,7 @@ from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from markupsafe import Markup
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from campaign import Campaign, Limits
@@ -35,7 +36,7 @@ from reports.daily_views import (
     Report,
     UnitView,
 )
-from reports.formatting import STAFF_TIME, local_time
+from reports.formatting import STAFF_TIME, human_size, local_time
 from store import models as m
 from store.repo import load_everything
 from validators.registry import audience_of, rule_for
@@ -94,6 +95,10 @@ def build_report(
             error=(msg.error or "").strip().splitlines()[-1] if msg.error else None,
             cases=cases_per_message.get(msg.id, 0),
             findings=by_message.get(msg.id, []),
+            contact=_person(msg.contact_name, msg.contact_phone, msg.contact_email),
+            other_contacts=[
+                _person(p.get("name"), p.get("phone"), p.get("email")) for p in msg.contacts or []
+            ],
         )
         for msg in messages
     }
@@ -140,6 +145,14 @@ def build_report(
         for msg in messages
         if msg.kind == "other" and msg.state != "quarantined"
     ]
+    for msg_id, name, size in session.execute(
+        select(m.File.message_id, m.File.name, m.File.size)
+        .join(m.Message, m.File.message_id == m.Message.id)
+        .where(m.Message.kind == "other")
+        .order_by(m.File.id)
+    ):
+        if msg_id in message_views:
+            message_views[msg_id].attachments.append(f"{name}（{human_size(size)}）")
     quarantined = [message_views[msg.id] for msg in messages if msg.state == "quarantined"]
     reply_views = [
         ReplyView(
@@ -204,6 +217,10 @@ def build_report(
 
 def unit_views_cases(unit: UnitView) -> list[CaseView]:
     return [case for _, group in unit.cases_by_category for case in group]
+
+
+def _person(name: str | None, phone: str | None, email: str | None) -> str:
+    return " ".join(v for v in (name, phone, email) if v)
 
 
 def _when(msg: m.Message) -> datetime:

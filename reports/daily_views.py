@@ -169,6 +169,11 @@ class MessageView:
     error: str | None
     cases: int
     findings: list[FindingView]
+    # The responsible person as the body names them, and everyone else it names (`张三 138…`).
+    contact: str = ""
+    other_contacts: list[str] = field(default_factory=list)
+    # Other mail: its attachments (`名称（12 KB）`), which staff open from the raw message.
+    attachments: list[str] = field(default_factory=list)
 
 
 @dataclass

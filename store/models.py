@@ -97,6 +97,8 @@ class Message(Base):
     contact_name: Mapped[str | None] = mapped_column(String(255))
     contact_phone: Mapped[str | None] = mapped_column(String(64))
     contact_email: Mapped[str | None] = mapped_column(String(320))
+    # The other people and numbers the body names ({name, phone, email}), shown to staff.
+    contacts: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list, server_default="[]")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now)
     processed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 

@@ -129,7 +129,8 @@ def test_message_findings(app: App) -> None:
 
 def test_unknown_unit_and_late(app: App) -> None:
     raw = build_submission(
-        subject="申报材料",
+        # Names the call but no unit (issue 11: mail that names no call is `other`).
+        subject="低碳典型案例申报材料",
         sender=("某人", "someone@qq.com"),
         attachments=[("材料.zip", make_zip({"a/推荐表.docx": b"PK\x03\x04x"}))],
         date="Tue, 02 Jan 2024 10:00:00 +0800",

@@ -183,15 +183,15 @@ def test_template_half_replaced(campaign: Campaign) -> None:
     assert result == SubjectMatch("山东省", ("保留了模板文字“XX省（区、市）”",))
 
 
-def test_part_numbers_are_extra_content(campaign: Campaign) -> None:
+def test_part_markers_after_the_title_follow_the_convention(campaign: Campaign) -> None:
+    # Issue 11: a part marker splits one submission; it is not a deviation.
     result = match_subject(f"转发：2023年 宁夏 {TITLE}（第1/3部分）", campaign)
     assert result.unit == "宁夏回族自治区"
-    assert result.deviations == (
-        "带有“回复/转发”前缀",
-        "包含年份",
-        "使用了简称“宁夏”",
-        "多余内容：第1/3部分",
-    )
+    assert result.deviations == ("带有“回复/转发”前缀", "包含年份", "使用了简称“宁夏”")
+    for marker in ("（1/2）", "(2/2)", "（园区、企业）", "（社区类）", " 2", "（第2部分）"):
+        assert match_subject(f"北京市{TITLE}{marker}", campaign) == SubjectMatch("北京市", ())
+    # Other words after the title still are.
+    assert match_subject(f"北京市{TITLE}（补充）", campaign).deviations == ("多余内容：补充",)
 
 
 def test_letter_style_subject_reports_the_surrounding_words(campaign: Campaign) -> None:
@@ -300,7 +300,6 @@ def test_deviations_are_typed_with_what_they_are_about(campaign: Campaign) -> No
         SubjectDeviation(Deviation.REPLY_PREFIX),
         SubjectDeviation(Deviation.YEAR),
         SubjectDeviation(Deviation.SHORT_NAME, ("宁夏",)),
-        SubjectDeviation(Deviation.EXTRA_TEXT, ("第1/3部分",)),
     )
     several = match_subject_typed(f"天津市、河北省{TITLE}", campaign)
     assert several.deviations == (SubjectDeviation(Deviation.SEVERAL_UNITS, ("天津市", "河北省")),)
