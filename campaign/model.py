@@ -71,6 +71,7 @@ DEFAULT_FORM_FIELDS: tuple[FormField, ...] = (
     FormField("案例简介", "案例简介", ("案例介绍",), required=True),
     FormField("推荐单位意见", "推荐单位意见"),
 )
+STANDARD_FIELD_KEYS = frozenset(f.key for f in DEFAULT_FORM_FIELDS)
 # The 2023 form's hint in the 案例简介 cell; the number in it is the campaign's intro limit.
 DEFAULT_INTRO_HINT = (
     "（2000字以内。请简要介绍案例背景和案例目标，执行情况、实施过程、取得的成果、意义和评价等"
@@ -100,6 +101,11 @@ class FormSpec:
     @property
     def required(self) -> tuple[str, ...]:
         return tuple(f.key for f in self.fields if f.required)
+
+    @property
+    def added(self) -> tuple[FormField, ...]:
+        """Fields beyond the 2023 form's (所在地区): exported and shown as extra columns."""
+        return tuple(f for f in self.fields if f.key not in STANDARD_FIELD_KEYS)
 
 
 @dataclass(frozen=True)

@@ -34,7 +34,7 @@ class Problem:
     message: str
 
     def __str__(self) -> str:
-        where = f"line {self.line}: " if self.line else ""
+        where = f"line {self.line}: " if self.line else "top level: "
         return f"{where}{self.key}: {self.message}"
 
 
@@ -228,6 +228,10 @@ def _check_form(value: Any, bad: Any) -> None:
     if not isinstance(value, dict):
         bad("form", "must be a [form] table")
         return
+    for part in ("hints", "option_words"):
+        v = value.get(part, [])
+        if not isinstance(v, list) or not all(isinstance(a, str) for a in v):
+            bad(f"form.{part}", "must be a list of texts")
     fields_ = value.get("fields")
     if fields_ is None:
         bad("form.fields", "missing: list the form's fields as [[form.fields]] tables")

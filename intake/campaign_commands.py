@@ -84,13 +84,10 @@ def cmd_campaign(app: App, args: argparse.Namespace) -> int:
         f"{limits.videos_max} videos of {limits.video_max_seconds:g} s, intro ≤ "
         f"{limits.intro_max_chars} 字"
     )
-    extra = [f.label for f in campaign.form.fields if f.key not in _FORM_2023]
+    extra = [f.label for f in campaign.form.added]
     if extra:
         print(f"  form adds  {'、'.join(extra)}")
     return EXIT_OK
-
-
-_FORM_2023 = {"案例名称", "申报单位", "类别", "联系人", "手机", "地址", "案例简介", "推荐单位意见"}
 
 
 def cmd_selected(app: App, args: argparse.Namespace) -> int:

@@ -18,10 +18,6 @@ def _finding(f: m.Finding) -> dict[str, Any]:
     return {"code": f.code, "severity": f.severity, "detail": f.detail, "file": f.file}
 
 
-# Form fields the case object has a key for already (or keeps only in the Word form).
-_OWN_FIELDS = {"案例名称", "申报单位", "类别", "联系人", "手机", "地址", "案例简介", "推荐单位意见"}
-
-
 def _iso(value: datetime | None) -> str | None:
     return value.isoformat() if value else None
 
@@ -43,7 +39,7 @@ def export_data(session: Session, campaign: Campaign) -> dict[str, Any]:
         (c.unit_id, c.category) for c in snap.cases if c.status != "superseded" and c.category
     )
     order = {u.name: i for i, u in enumerate(campaign.units)}
-    extra = [f.key for f in campaign.form.fields if f.key not in _OWN_FIELDS]
+    extra = [f.key for f in campaign.form.added]
     units_sorted = sorted(snap.units, key=lambda u: (order.get(u.name, len(order)), u.name))
     return {
         "campaign": campaign.id,

@@ -61,25 +61,21 @@ CASE_COLUMNS: tuple[tuple[str, int], ...] = (
 )
 
 
-# The fields with a column of their own above; a campaign's other form fields (所在地区) get a
-# column each after 地址.
-_OWN_COLUMNS = {"案例名称", "申报单位", "类别", "联系人", "手机", "地址", "案例简介", "推荐单位意见"}
-
-
 def case_columns(campaign: Campaign) -> list[tuple[str, int]]:
-    """The case columns for this campaign: its form's labels, and a column per field it adds."""
+    """The case columns for this campaign: its form's labels, and a column per field it adds
+    (所在地区), after 地址."""
     columns = [
         (campaign.form.label("申报单位"), width) if title == "申报单位（个人）" else (title, width)
         for title, width in CASE_COLUMNS
     ]
-    extra = [(f.label, 16) for f in campaign.form.fields if f.key not in _OWN_COLUMNS]
+    extra = [(f.label, 16) for f in campaign.form.added]
     at = [t for t, _ in columns].index("地址") + 1
     return columns[:at] + extra + columns[at:]
 
 
 def extra_fields(campaign: Campaign) -> list[str]:
     """Keys of the form fields a campaign adds beyond the columns every workbook has."""
-    return [f.key for f in campaign.form.fields if f.key not in _OWN_COLUMNS]
+    return [f.key for f in campaign.form.added]
 
 
 def criterion_title(index: int, text: str) -> str:
