@@ -18,6 +18,7 @@ from tqdm import tqdm
 
 from intake import faults
 from intake.app import App
+from intake.campaign_commands import NO_CAMPAIGN_NEEDED, add_parsers, cmd_campaign, cmd_selected
 from intake.commands import poll_command, run_command
 from intake.config import load_settings, settings_help
 from intake.daily_job import send_daily_report, write_daily_report
@@ -170,6 +171,8 @@ COMMANDS: dict[str, Callable[[App, argparse.Namespace], int]] = {
     "retriage": cmd_retriage,
     "report": cmd_report,
     "demo": cmd_demo,
+    "campaign": cmd_campaign,
+    "selected": cmd_selected,
 }
 
 
@@ -229,6 +232,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Writes a realistic sample season of mail to <data_dir>/demo/mail, ingests it, "
         "writes the replies to the outbox folder (dry-run only) and writes the daily report.",
     )
+    add_parsers(sub)
     return parser
 
 
@@ -240,7 +244,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         settings = load_settings(args.config)
         check_paths(settings)
         app = App(settings)
-        app.campaign  # noqa: B018 - fail fast with exit 2 on a broken campaign file
+        if args.command not in NO_CAMPAIGN_NEEDED:
+            app.campaign  # noqa: B018 - fail fast with exit 2 on a broken campaign file
         return COMMANDS[args.command](app, args)
     except Exception as exc:
         # A setting that is wrong, or a server that is not there: one line, no traceback.

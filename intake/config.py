@@ -116,8 +116,13 @@ class Settings:
         assert self.reports_dir is not None
         return self.reports_dir
 
+    @property
+    def selected_file(self) -> Path:
+        """The office's list of earlier selected cases (`intake selected import`)."""
+        return self.data_dir / "selected-cases.csv"
+
     def load_campaign(self) -> Campaign:
-        return load_campaign(self.campaign)
+        return load_campaign(self.campaign, selected_file=self.selected_file)
 
 
 def _flatten(raw: dict[str, Any], prefix: str = "") -> dict[str, Any]:

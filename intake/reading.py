@@ -98,7 +98,7 @@ def read_cases(
                 read.form_error = errors[form_file.key]
             else:
                 try:
-                    read.form = read_form(docx_by_key[form_file.key], labels)
+                    read.form = read_form(docx_by_key[form_file.key], labels, campaign.form)
                 except FormUnreadable as exc:
                     read.form_error = str(exc)
             if read.form is not None:

@@ -61,6 +61,8 @@ class Status:
     table: dict[str, Counter[str]]
     units: list[str]
     imap_configured: bool = True
+    # Ineligible years with no selected cases on record (`Campaign.unchecked_years`).
+    unchecked_years: tuple[int, ...] = ()
     # The service is not doing its job (`--check` fails on these) …
     problems: list[str] = field(default_factory=list)
     # … versus work waiting for staff, which a healthy service produces too.
@@ -109,6 +111,7 @@ def collect(app: App, now: datetime | None = None) -> Status:
         table=table,
         units=units,
         imap_configured=bool(settings.imap_host),
+        unchecked_years=campaign.unchecked_years,
     )
     status.problems = _problems(status, settings.poll_minutes, bool(settings.imap_host))
     status.attention = _attention(status)
@@ -161,6 +164,12 @@ def _attention(status: Status) -> list[str]:
     for state in ("failed", "unknown"):
         if status.replies.get(state):
             waiting.append(f"{status.replies[state]} reply(ies) {state}: check by hand")
+    if status.unchecked_years:
+        years = ", ".join(str(y) for y in status.unchecked_years)
+        waiting.append(
+            f"no selected cases of {years} on record: PREVIOUSLY_SELECTED checks nothing; "
+            "import the office's list with `intake selected import FILE`"
+        )
     return waiting
 
 

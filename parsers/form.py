@@ -8,8 +8,9 @@ is a known label, optionally followed by parenthesised notes (`申报单位（�
 plus the distinct cells to its right in the same row, up to the next label. Forms typed as plain
 paragraphs (`案例名称：……`) are read the same way, for the fields the tables did not give.
 
-This module owns `read_form`, the labels and the hint text the template leaves in place. The
-rest of the form reader lives beside it:
+This module owns `read_form` and label matching. Which fields a form has, their labels and
+aliases, and the hint texts that count as empty are the campaign's (`campaign.FormSpec`; the
+2023 form is the default). The rest of the form reader lives beside it:
 
 - `form_open`: opening the package safely (`FormUnreadable`);
 - `form_text`: the text of paragraphs and cells, with check boxes turned into `☑` / `☐`;
@@ -27,19 +28,22 @@ import re
 import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 from docx.oxml.ns import qn
 from docx.table import Table
 from lxml import etree
 
+from campaign import FormSpec
 from parsers.form_count import count_chars_like_word
 from parsers.form_open import FormUnreadable, open_body
 from parsers.form_symbols import StyleFonts
 from parsers.form_text import block_text, in_fallback, iter_blocks, paragraph_text
-from parsers.form_ticks import ticked_categories
+from parsers.form_ticks import read_ticks, ticked_categories
 from parsers.model import FormData
 
 __all__ = [
+    "DEFAULT_FORM",
     "FIELDS",
     "FIELD_LABELS",
     "FormUnreadable",
@@ -47,39 +51,28 @@ __all__ = [
     "match_label",
     "normalise_label",
     "read_form",
+    "read_ticks",
     "ticked_categories",
 ]
 
-# Canonical field keys (as `FormData.fields` uses them), with the labels accepted for each,
-# normalised. The first is the official one; the others are what units' own templates say.
-FIELD_LABELS: dict[str, tuple[str, ...]] = {
-    "案例名称": ("案例名称", "案例题目"),
-    "申报单位": ("申报单位", "申报个人", "申报单位或个人", "申报单位/个人", "申报主体"),
-    "类别": ("类别", "案例类别", "申报类别", "类型", "案例类型"),
-    "联系人": ("联系人",),
-    "手机": ("手机", "手机号", "手机号码", "联系手机", "移动电话"),
-    "地址": ("地址", "通讯地址", "通信地址", "联系地址", "单位地址"),
-    "案例简介": ("案例简介", "案例介绍"),
-    "推荐单位意见": ("推荐单位意见",),
-}
-# Labels that only stand in when the form has no proper label for the field.
-FALLBACK_LABELS: dict[str, tuple[str, ...]] = {
-    "手机": ("联系电话", "电话"),
-}
+# The 2023 form's field keys and accepted labels (the default `FormSpec`), for callers that
+# want the names; a campaign's own form may have others.
+DEFAULT_FORM = FormSpec()
+FIELD_LABELS: dict[str, tuple[str, ...]] = {f.key: f.labels for f in DEFAULT_FORM.fields}
 FIELDS: tuple[str, ...] = tuple(FIELD_LABELS)
-
-INTRO_HINT = (
-    "（2000字以内。请简要介绍案例背景和案例目标，执行情况、实施过程、取得的成果、意义和评价等"
-    "内容应简洁、明确，层次不宜过多，突出亮点特色，组织活动应有相关数据说明。证明材料可另附页）"
-)
+CATEGORY_FIELD = "类别"
 
 
-def read_form(docx: bytes, category_labels: Mapping[str, str]) -> FormData:
-    """Read a `.docx` form. `category_labels` maps category key → label, e.g. `park` → `园区`.
+def read_form(
+    docx: bytes, category_labels: Mapping[str, str], form: FormSpec = DEFAULT_FORM
+) -> FormData:
+    """Read a `.docx` form. `category_labels` maps category key → label, e.g. `park` → `园区`;
+    `form` is the campaign's description of the form (its fields, labels and hint texts).
 
-    `FormData.fields` holds the fields whose label was found (keys as in `FIELDS`), values
+    `FormData.fields` holds the fields whose label was found (keys as in `form.fields`), values
     trimmed and with hint text removed; `hints_left` the keys whose value was nothing but hint
-    text; `categories` the ticked category keys, in form order.
+    text; `categories` the ticked category keys, in form order; `other_categories` the options
+    ticked that the call does not have.
     """
     body, styles = open_body(docx)
     fonts = StyleFonts(styles)
@@ -87,21 +80,23 @@ def read_form(docx: bytes, category_labels: Mapping[str, str]) -> FormData:
     for tbl in body.iter(qn("w:tbl")):
         if in_fallback(tbl):
             continue
-        _read_table(Table(tbl, None), fonts, found)  # type: ignore[arg-type]
-    _read_paragraphs(body, fonts, found)
+        _read_table(Table(tbl, None), fonts, found, form)  # type: ignore[arg-type]
+    _read_paragraphs(body, fonts, found, form)
 
-    form = FormData()
-    for key in FIELDS:
-        raw = found.value(key)
+    data = FormData()
+    for spec in form.fields:
+        raw = found.value(spec.key)
         if raw is None:
             continue
-        value, only_hint = _strip_hints(key, raw)
-        form.fields[key] = value
+        value, only_hint = _strip_hints(spec.key, raw, form.hints)
+        data.fields[spec.key] = value
         if only_hint:
-            form.hints_left.append(key)
-    if "类别" in found.raw:
-        form.categories = ticked_categories(found.value("类别") or "", category_labels)
-    return form
+            data.hints_left.append(spec.key)
+    if CATEGORY_FIELD in found.raw:
+        data.categories, data.other_categories = read_ticks(
+            found.value(CATEGORY_FIELD) or "", category_labels, form.option_words
+        )
+    return data
 
 
 # -- collecting label → value -------------------------------------------------------------------
@@ -140,11 +135,11 @@ class _Found:
         return "\n".join(p for p in pieces if p.strip())
 
 
-def _read_table(table: Table, fonts: StyleFonts, found: _Found) -> None:
+def _read_table(table: Table, fonts: StyleFonts, found: _Found, form: FormSpec) -> None:
     for row in table.rows:
         cells = _distinct_cells(row)
         texts = [block_text(tc, fonts) for tc in cells]
-        labels = [match_label(t) for t in texts]
+        labels = [match_label(t, form) for t in texts]
         i = 0
         while i < len(cells):
             match = labels[i]
@@ -179,7 +174,9 @@ def _distinct_cells(row: object) -> list[etree._Element]:
     return out
 
 
-def _read_paragraphs(body: etree._Element, fonts: StyleFonts, found: _Found) -> None:
+def _read_paragraphs(
+    body: etree._Element, fonts: StyleFonts, found: _Found, form: FormSpec
+) -> None:
     """Fields typed as `标签：内容` paragraphs outside tables; only fills what tables did not."""
     current: str | None = None
     pieces: dict[str, list[str]] = {}
@@ -189,7 +186,7 @@ def _read_paragraphs(body: etree._Element, fonts: StyleFonts, found: _Found) -> 
             current = None  # a table ends a paragraph field
             continue
         text = paragraph_text(p, fonts)
-        match = match_label(text)
+        match = match_label(text, form)
         if match is not None:
             key, rest, fallback = match
             if key in pieces:
@@ -224,11 +221,16 @@ def _normalise_with_map(text: str) -> tuple[str, list[int]]:
 
 
 _BRACKETS = {"【": "(", "】": ")", "[": "(", "]": ")", "〔": "(", "〕": ")"}
-_ALL_LABELS: list[tuple[str, str, bool]] = sorted(
-    [(alias, key, False) for key, aliases in FIELD_LABELS.items() for alias in aliases]
-    + [(alias, key, True) for key, aliases in FALLBACK_LABELS.items() for alias in aliases],
-    key=lambda t: -len(t[0]),
-)
+
+
+@lru_cache(maxsize=8)
+def _all_labels(form: FormSpec) -> list[tuple[str, str, bool]]:
+    """(normalised label, field key, is a fallback label), longest label first."""
+    return sorted(
+        [(normalise_label(a), f.key, False) for f in form.fields for a in f.labels]
+        + [(normalise_label(a), f.key, True) for f in form.fields for a in f.fallback_aliases],
+        key=lambda t: -len(t[0]),
+    )
 
 
 def normalise_label(text: str) -> str:
@@ -236,7 +238,7 @@ def normalise_label(text: str) -> str:
     return _normalise_with_map(text)[0].rstrip(":")
 
 
-def match_label(text: str) -> tuple[str, str, bool] | None:
+def match_label(text: str, form: FormSpec = DEFAULT_FORM) -> tuple[str, str, bool] | None:
     """If `text` starts with a field label: (key, the text after the label, is a fallback label).
 
     After the label come optional parenthesised notes and colons. The label must end there: at
@@ -244,7 +246,7 @@ def match_label(text: str) -> tuple[str, str, bool] | None:
     `手机支付推广` is not taken for the label `手机`.
     """
     norm, where = _normalise_with_map(text)
-    for alias, key, fallback in _ALL_LABELS:
+    for alias, key, fallback in _all_labels(form):
         if not norm.startswith(alias):
             continue
         pos = len(alias)
@@ -270,22 +272,29 @@ def match_label(text: str) -> tuple[str, str, bool] | None:
 
 # -- hints -------------------------------------------------------------------------------------
 
-_INTRO_HINT_CORE = re.sub(r"[\s()（）]", "", unicodedata.normalize("NFKC", INTRO_HINT))
+
+
+def _core(text: str) -> str:
+    return re.sub(r"[\s()（）]", "", unicodedata.normalize("NFKC", text))
+
 _BRACKETED_INTRO_HINT = re.compile(r"[（(][^()（）]*?(?:字以内|请简要介绍|另附页)[^()（）]*[)）]")
 _BARE_INTRO_HINT = re.compile(r"\d+\s*字以内[。.，,]?\s*请简要介绍[\s\S]*?另附页[。.]?")
 _STAMP = re.compile(r"[（(]\s*(?:单位)?\s*(?:公章|盖章|签章|印章|签字|签名)\s*[)）]")
 _DATE_SKELETON = re.compile(r"(?<![0-9０-９〇零一二三四五六七八九十])年\s*月\s*日")
 
 
-def _strip_hints(key: str, value: str) -> tuple[str, bool]:
+def _strip_hints(key: str, value: str, hints: tuple[str, ...]) -> tuple[str, bool]:
     """The value without the form's hint text, and whether hint text was all there was."""
     stripped = value
+    cores = tuple(_core(h) for h in hints)
     if key == "案例简介":
         stripped = _BRACKETED_INTRO_HINT.sub("", stripped)
         stripped = _BARE_INTRO_HINT.sub("", stripped)
         # A leftover piece of the hint on a line of its own (the unit deleted part of it).
-        lines = [ln for ln in stripped.split("\n") if not _is_intro_hint_fragment(ln)]
+        lines = [ln for ln in stripped.split("\n") if not _is_hint_fragment(ln, cores)]
         stripped = "\n".join(lines)
+    elif _core(stripped) and _core(stripped) in cores:
+        stripped = ""  # another field's hint, left as the blank form has it
     elif key == "推荐单位意见":
         stripped = _STAMP.sub("", stripped)
         stripped = _DATE_SKELETON.sub("", stripped)
@@ -295,9 +304,9 @@ def _strip_hints(key: str, value: str) -> tuple[str, bool]:
     return stripped, stripped == "" and _trim_lines(value) != ""
 
 
-def _is_intro_hint_fragment(line: str) -> bool:
-    core = re.sub(r"[\s()（）]", "", unicodedata.normalize("NFKC", line))
-    return len(core) >= 8 and core in _INTRO_HINT_CORE
+def _is_hint_fragment(line: str, hint_cores: tuple[str, ...]) -> bool:
+    core = _core(line)
+    return len(core) >= 8 and any(core in hint for hint in hint_cores)
 
 
 def _trim_lines(text: str) -> str:

@@ -1,14 +1,19 @@
 """Which categories a form's category cell ticks, read from the cell's text.
 
-Owns the tick and empty-box characters (`TICKED_MARKS`, `UNTICKED_MARKS`) and
-`ticked_categories`, which ties each mark to the label beside it. Check boxes and symbol fonts
+Owns the tick and empty-box characters (`TICKED_MARKS`, `UNTICKED_MARKS`) and `read_ticks` /
+`ticked_categories`, which tie each mark to the option beside it. Check boxes and symbol fonts
 have already been turned into these characters by `form_text`.
+
+Every option the form prints is an option, whether or not this year's call has it: the call's
+labels, the known option words (`个人`, `基地`) and any other short word that stands beside a
+box.  A tick beside 个人 is 个人 — in a call without 个人 it is reported as such, never moved to
+the neighbouring 社区.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 TICKED_MARKS = frozenset("√✓✔✅☑☒■●▣◉⦿⊠⌧◆◼◾⬛▪🗸🗹🗷🗵⮽")
@@ -19,6 +24,9 @@ _INSTRUCTION = re.compile(r"[（(][^()（）]*(?:打|勾|选|填)[^()（）]*[)�
 # `企业（ ）`: brackets left empty are the unticked boxes of a `企业（√）` form.
 _EMPTY_BRACKETS = re.compile(r"[（(\[【]\s*[)）\]】]")
 _OPENING, _CLOSING = frozenset("（([【"), frozenset(")）]】")
+# A printed option: a short run of Chinese characters standing between boxes, spaces or brackets.
+_WORD = re.compile(r"(?<![\u4e00-\u9fff])[\u4e00-\u9fff]{2,6}(?![\u4e00-\u9fff])")
+_OTHER = "\x00other:"  # key prefix of an option outside the call
 
 
 @dataclass(frozen=True)
@@ -29,8 +37,20 @@ class _Item:
     ticked: bool | None = None  # a mark
 
 
-def ticked_categories(text: str, category_labels: Mapping[str, str]) -> list[str]:
-    """The category keys ticked in the category cell's text, in the order the form lists them.
+def ticked_categories(
+    text: str, category_labels: Mapping[str, str], option_words: Sequence[str] = ()
+) -> list[str]:
+    """The category keys ticked in the category cell's text (see `read_ticks`)."""
+    return read_ticks(text, category_labels, option_words)[0]
+
+
+def read_ticks(
+    text: str, category_labels: Mapping[str, str], option_words: Sequence[str] = ()
+) -> tuple[list[str], list[str]]:
+    """(category keys ticked, other options ticked by their printed label), in form order.
+
+    `option_words` are option labels a form may print beyond the call's (个人, 基地); any other
+    short word standing alone beside a box counts as an option too.
 
     Marks are the characters in `TICKED_MARKS` / `UNTICKED_MARKS` (check boxes and symbol
     fonts already turned into these). Each mark belongs to one label:
@@ -51,9 +71,27 @@ def ticked_categories(text: str, category_labels: Mapping[str, str]) -> list[str
     """
     clean = _INSTRUCTION.sub(lambda m: " " * len(m.group(0)), text)
     items: list[_Item] = []
-    for key, label in category_labels.items():
+    options = dict(category_labels)
+    known = set(category_labels.values())
+    for word in option_words:
+        if word not in known:
+            options[_OTHER + word] = word
+            known.add(word)
+    taken: list[tuple[int, int]] = []
+    for key, label in sorted(options.items(), key=lambda kv: -len(kv[1])):
         pattern = r"\s*".join(map(re.escape, label))
-        items.extend(_Item(m.start(), m.end(), key=key) for m in re.finditer(pattern, clean))
+        if key.startswith(_OTHER):  # a known word only as a word of its own, not in 示范基地
+            pattern = rf"(?<![\u4e00-\u9fff]){pattern}(?![\u4e00-\u9fff])"
+        for m in re.finditer(pattern, clean):
+            if not any(a < m.end() and m.start() < b for a, b in taken):
+                items.append(_Item(m.start(), m.end(), key=key))
+                taken.append((m.start(), m.end()))
+    for m in _WORD.finditer(clean):
+        # A word printed beside a box that is none of the known options (a call's new 基地类…).
+        if any(a < m.end() and m.start() < b for a, b in taken) or not _beside_box(clean, m):
+            continue
+        items.append(_Item(m.start(), m.end(), key=_OTHER + m.group(0)))
+        taken.append((m.start(), m.end()))
     for i, ch in enumerate(clean):
         if ch in TICKED_MARKS or ch in UNTICKED_MARKS:
             items.append(_Item(i, i + 1, ticked=ch in TICKED_MARKS))
@@ -103,7 +141,21 @@ def ticked_categories(text: str, category_labels: Mapping[str, str]) -> list[str
         # Empty boxes left beside several labels mean "nothing ticked", not "others deleted".
         if 0 < len(present) < len(category_labels) and (not marks or len(present) == 1):
             chosen = present
-    return sorted(chosen, key=lambda k: order[k])
+    ordered = sorted(chosen, key=lambda k: order[k])
+    return (
+        [k for k in ordered if not k.startswith(_OTHER)],
+        [k.removeprefix(_OTHER) for k in ordered if k.startswith(_OTHER)],
+    )
+
+
+def _beside_box(text: str, word: re.Match[str]) -> bool:
+    """Is a mark or an empty bracket the next thing before or after this word?"""
+    boxes = TICKED_MARKS | UNTICKED_MARKS
+    left = text[: word.start()].rstrip(" \t\u3000:：")
+    right = text[word.end() :].lstrip(" \t\u3000:：")
+    if (left and left[-1] in boxes) or (right and right[0] in boxes):
+        return True
+    return bool(_EMPTY_BRACKETS.match(right)) or bool(re.match(r"[（(]\s*[" + re.escape("".join(TICKED_MARKS)) + r"]\s*[)）]", right))
 
 
 def _bracketed(text: str, mark: _Item) -> bool:

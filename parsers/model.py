@@ -295,5 +295,8 @@ class FormData:
     fields: dict[str, str] = field(default_factory=dict)
     # Category keys ticked on the form, in form order.
     categories: list[str] = field(default_factory=list)
+    # Options ticked on the form that are not the call's categories (个人 in a call without it),
+    # as the form prints them.
+    other_categories: list[str] = field(default_factory=list)
     # Hint text found still in place, by field label.
     hints_left: list[str] = field(default_factory=list)

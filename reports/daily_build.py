@@ -66,7 +66,7 @@ def build_report(
     by_message: dict[int, list[FindingView]] = defaultdict(list)
     by_unit: dict[int, list[FindingView]] = defaultdict(list)
     for f in findings:
-        view = _finding_view(f)
+        view = _finding_view(f, campaign)
         if f.case_id is not None:
             by_case[f.case_id].append(view)
         elif f.level == "unit" and f.unit_id is not None:
@@ -227,15 +227,16 @@ def _when(msg: m.Message) -> datetime:
     return msg.received_at or msg.created_at
 
 
-def _finding_view(f: m.Finding) -> FindingView:
+def _finding_view(f: m.Finding, campaign: Campaign) -> FindingView:
     rule = rule_for(f.code)
+    reason, fix = rule.texts(campaign) if rule else (f.code, "")
     return FindingView(
         code=f.code,
         severity=f.severity,
         detail=f.detail or "",
         file=f.file,
-        reason=rule.reason if rule else f.code,
-        fix=rule.fix if rule else "",
+        reason=reason,
+        fix=fix,
         audience=audience_of(f.code, f.severity),
     )
 

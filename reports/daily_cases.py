@@ -54,7 +54,11 @@ def case_view(
         "地址": c.address,
         "推荐单位意见": c.opinion,
     }
-    rows = [(label, str(values.get(key) or fields.get(key) or "")) for key, label in FORM_ROWS]
+    # The labels are the campaign's form's (申报单位（个人） in 2023, 申报单位 in a call without 个人).
+    rows = [
+        (campaign.form.label(key), str(values.get(key) or fields.get(key) or ""))
+        for key, _ in FORM_ROWS
+    ]
     known = {key for key, _ in FORM_ROWS} | {"案例简介"}
     rows += [(str(k), str(v)) for k, v in fields.items() if k not in known and v]
     files = [

@@ -39,6 +39,7 @@ def export_data(session: Session, campaign: Campaign) -> dict[str, Any]:
         (c.unit_id, c.category) for c in snap.cases if c.status != "superseded" and c.category
     )
     order = {u.name: i for i, u in enumerate(campaign.units)}
+    extra = [f.key for f in campaign.form.added]
     units_sorted = sorted(snap.units, key=lambda u: (order.get(u.name, len(order)), u.name))
     return {
         "campaign": campaign.id,
@@ -89,6 +90,8 @@ def export_data(session: Session, campaign: Campaign) -> dict[str, Any]:
                     for f in c.files
                 ],
                 "findings": by_case.get(c.id, []),
+                # Fields the campaign's form adds (所在地区…): only under such a campaign.
+                **({"extra_fields": {k: (c.fields or {}).get(k) for k in extra}} if extra else {}),
             }
             for c in snap.cases
         ],

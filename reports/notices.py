@@ -25,7 +25,7 @@ from __future__ import annotations
 from collections import Counter, defaultdict
 from collections.abc import Iterable
 from dataclasses import replace
-from datetime import datetime
+from datetime import UTC, datetime
 from functools import lru_cache
 from zoneinfo import ZoneInfo
 
@@ -89,8 +89,9 @@ def _is_suggestion(f: m.Finding) -> bool:
 # --------------------------------------------------------------------------- reading the store
 
 
-def _group(findings: Iterable[m.Finding]) -> tuple[Problem, ...]:
-    """Findings grouped by code, in the order their codes first appear (the rule table order)."""
+def _group(campaign: Campaign, findings: Iterable[m.Finding]) -> tuple[Problem, ...]:
+    """Findings grouped by code, in the order their codes first appear (the rule table order);
+    each rule's reason and fix with the campaign's limits and categories filled in."""
     by_code: dict[str, list[m.Finding]] = defaultdict(list)
     for f in findings:
         by_code[f.code].append(f)
@@ -98,11 +99,12 @@ def _group(findings: Iterable[m.Finding]) -> tuple[Problem, ...]:
     for code, group in by_code.items():
         rule = rule_for(code)
         items = tuple(Item(one_line(f.detail, 500), one_line(f.file) or None) for f in group)
+        reason, fix = rule.texts(campaign) if rule else (code, "请与工作组联系确认")
         problems.append(
             Problem(
                 code=code,
-                reason=rule.reason if rule else code,
-                fix=rule.fix if rule else "请与工作组联系确认",
+                reason=reason,
+                fix=fix,
                 items=items[:MAX_ITEMS_PER_GROUP],
                 more=max(0, len(items) - MAX_ITEMS_PER_GROUP),
             )
@@ -115,7 +117,7 @@ def _local(value: datetime | None, tz: ZoneInfo) -> str:
 
 
 def days_left(deadline: datetime, now: datetime, tz: ZoneInfo) -> int:
-    """Calendar days from today to the deadline's day, in the campaign's time zone.
+    """Calendar days from `now`'s day to the deadline's day, in the campaign's time zone.
 
     0 on the deadline day itself; negative once the deadline has passed (even on that day).
     """
@@ -161,6 +163,9 @@ def collect_notice(
     The kind follows from the findings: any unit-facing error on the message or on one of its
     cases makes it a deficiency notice.  `guidance` asks for the answer to mail that is not a
     recognisable submission (unknown unit, or not a submission at all).
+
+    The days left are counted from when the message arrived (`now` only when that is unknown):
+    a backfill or the demo, answered later, must read as the unit's mail was received.
     """
     tz = ZoneInfo(campaign.timezone)
     session.flush()
@@ -203,7 +208,9 @@ def collect_notice(
                 ),
                 status=case.status,
                 version=case.version,
-                problems=_group(f for f in per_case.get(case.id, []) if _is_deficiency(f)),
+                problems=_group(
+                    campaign, (f for f in per_case.get(case.id, []) if _is_deficiency(f))
+                ),
             )
         )
 
@@ -226,9 +233,12 @@ def collect_notice(
             key=_rule_order,
         )
     mail_findings = [f for f in findings if f.level != "unit"]
-    message_problems = _group(f for f in on_message if _is_deficiency(f))
-    unit_problems = _group(f for f in unit_findings if _is_deficiency(f))
-    suggestions = _group(f for f in [*mail_findings, *unit_findings] if _is_suggestion(f))
+    message_problems = _group(campaign, (f for f in on_message if _is_deficiency(f)))
+    unit_problems = _group(campaign, (f for f in unit_findings if _is_deficiency(f)))
+    suggestions = _group(
+        campaign, (f for f in [*mail_findings, *unit_findings] if _is_suggestion(f))
+    )
+    arrived = message.received_at or message.date
     unit_name = message.unit.name if message.unit is not None else None
     notice = Notice(
         kind="guidance",
@@ -239,7 +249,7 @@ def collect_notice(
         original_subject=one_line(message.subject),
         received_at=_local(message.received_at or message.date or message.created_at, tz),
         deadline=_local(campaign.deadline, tz),
-        days_left=days_left(campaign.deadline, now, tz),
+        days_left=days_left(campaign.deadline, _aware(arrived) if arrived else now, tz),
         office=campaign.office,
         subject_example=campaign.subject_for(unit_name or "XX省"),
         submit_to=campaign.office.email,
@@ -255,6 +265,11 @@ def collect_notice(
     if guidance:
         return notice
     return replace(notice, kind="deficiency" if notice.is_deficient else "receipt")
+
+
+def _aware(value: datetime) -> datetime:
+    # SQLite hands back naive datetimes; the store keeps UTC.
+    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
 
 
 @lru_cache(maxsize=1)

@@ -61,6 +61,23 @@ CASE_COLUMNS: tuple[tuple[str, int], ...] = (
 )
 
 
+def case_columns(campaign: Campaign) -> list[tuple[str, int]]:
+    """The case columns for this campaign: its form's labels, and a column per field it adds
+    (所在地区), after 地址."""
+    columns = [
+        (campaign.form.label("申报单位"), width) if title == "申报单位（个人）" else (title, width)
+        for title, width in CASE_COLUMNS
+    ]
+    extra = [(f.label, 16) for f in campaign.form.added]
+    at = [t for t, _ in columns].index("地址") + 1
+    return columns[:at] + extra + columns[at:]
+
+
+def extra_fields(campaign: Campaign) -> list[str]:
+    """Keys of the form fields a campaign adds beyond the columns every workbook has."""
+    return [f.key for f in campaign.form.added]
+
+
 def criterion_title(index: int, text: str) -> str:
     """`园区基本情况：如是否…` → `1. 园区基本情况`: the part before the colon, for a header."""
     short = re.split(r"[：:]", text, maxsplit=1)[0].strip().rstrip("。.")
@@ -108,10 +125,10 @@ def build_workbook(session: Session, campaign: Campaign) -> Workbook:
     for category in campaign.categories:
         ws = wb.create_sheet(_sheet_name(f"{category.label}类"))
         rows = [c for c in ordered if c.category == category.key]
-        _case_sheet(ws, rows, category.criteria, by_case)
+        _case_sheet(ws, campaign, rows, category.criteria, by_case)
     rest = [c for c in ordered if c.category not in keys]
     if rest:
-        _case_sheet(wb.create_sheet("类别未识别"), rest, (), by_case)
+        _case_sheet(wb.create_sheet("类别未识别"), campaign, rest, (), by_case)
     _criteria_sheet(wb.create_sheet("评审标准"), campaign)
     return wb
 
@@ -130,23 +147,27 @@ def _header(ws: Worksheet, titles: Sequence[tuple[str, int]]) -> None:
     ws.row_dimensions[1].height = 36
 
 
-def _finding_text(f: m.Finding) -> str:
+def _finding_text(f: m.Finding, campaign: Campaign) -> str:
     rule = rule_for(f.code)
-    reason = rule.reason if rule else f.code
+    reason = rule.texts(campaign)[0] if rule else f.code
     who = AUDIENCE_LABELS[audience_of(f.code, f.severity)]
     return f"[{who}] {reason}" + (f"：{f.detail}" if f.detail else "")
 
 
 def _case_sheet(
     ws: Worksheet,
+    campaign: Campaign,
     cases: Sequence[m.Case],
     criteria: Sequence[str],
     by_case: dict[int, list[m.Finding]],
 ) -> None:
     score_titles = [(criterion_title(i, text), 12) for i, text in enumerate(criteria, start=1)]
     tail = [("总分", 8), ("评审意见", 30)] if criteria else []
-    _header(ws, [*CASE_COLUMNS, *score_titles, *tail])
-    first_score = len(CASE_COLUMNS) + 1
+    columns = case_columns(campaign)
+    added = extra_fields(campaign)
+    status_col = [t for t, _ in columns].index("状态") + 1
+    _header(ws, [*columns, *score_titles, *tail])
+    first_score = len(columns) + 1
     for offset, text in enumerate(criteria):
         cell = ws.cell(row=1, column=first_score + offset)
         cell.comment = Comment(text, "评审参考标准", width=320, height=140)
@@ -165,17 +186,18 @@ def _case_sheet(
             c.contact,
             c.mobile,
             c.address,
+            *(fields.get(key) for key in added),
             c.intro or fields.get("案例简介"),
             c.intro_chars,
             len(photos),
             f"{len(videos)}（{lengths}）" if videos else 0,
             STATUS_LABELS.get(c.status, c.status),
-            "\n".join(_finding_text(f) for f in by_case.get(c.id, [])),
+            "\n".join(_finding_text(f, campaign) for f in by_case.get(c.id, [])),
         ]
         for col, value in enumerate(values, start=1):
             cell = ws.cell(row=row, column=col, value=value)
             cell.alignment = WRAP
-        ws.cell(row=row, column=13).fill = STATUS_FILLS.get(c.status, PatternFill())
+        ws.cell(row=row, column=status_col).fill = STATUS_FILLS.get(c.status, PatternFill())
         if criteria:
             for offset in range(len(criteria)):
                 ws.cell(row=row, column=first_score + offset).fill = SCORE_FILL
@@ -243,7 +265,7 @@ def _summary_sheet(
             sum(c.status == "deficient" for c in mine),
             len(letters.get(name, [])),
             local_time(latest, campaign.timezone, unknown=""),
-            "\n".join(dict.fromkeys(_finding_text(f) for f in unit_findings)),
+            "\n".join(dict.fromkeys(_finding_text(f, campaign) for f in unit_findings)),
         ]
         for col, value in enumerate(values, start=1):
             ws.cell(row=row, column=col, value=value).alignment = WRAP

@@ -228,19 +228,26 @@ def test_deficiency_names_problem_file_limit_deadline_and_resubmission(app: App)
 
 
 def test_days_left_counts_calendar_days_in_beijing(app: App) -> None:
+    # Issue 10: the days left are counted from when the mail arrived, not from the clock at
+    # answer time (a backfill or the demo answers long after).
     pk = stored_message(app, findings=[finding("PHOTO_COUNT", "收到 2 张照片")])
-    with app.sessions() as s:
-        msg = s.get_one(m.Message, pk)
-        before = render_notice(collect_notice(s, app.campaign, msg, NOW))
-        last_day = render_notice(
-            collect_notice(s, app.campaign, msg, datetime(2023, 12, 31, 1, tzinfo=UTC))
-        )
-        after = render_notice(
-            collect_notice(s, app.campaign, msg, datetime(2024, 1, 1, 1, tzinfo=UTC))
-        )
+    later = datetime(2026, 5, 1, tzinfo=UTC)
+
+    def answer(received: datetime) -> Any:
+        with app.sessions() as s, s.begin():
+            msg = s.get_one(m.Message, pk)
+            msg.received_at = received
+            s.flush()
+            return render_notice(collect_notice(s, app.campaign, msg, later))
+
+    before = answer(NOW)
+    last_day = answer(datetime(2023, 12, 31, 1, tzinfo=UTC))
+    after = answer(datetime(2024, 1, 1, 1, tzinfo=UTC))
+    backfill = answer(datetime(2023, 12, 6, 2, tzinfo=UTC))
     assert "还剩 30 天" in before.text and "还剩" in before.html
     assert "今天截止" in last_day.text
     assert "已过截止时间" in after.text
+    assert "还剩 25 天" in backfill.text and "已过截止时间" not in backfill.text
 
 
 @pytest.mark.parametrize("rule", UNIT_FACING, ids=lambda r: r.code)
@@ -259,8 +266,9 @@ def test_every_unit_facing_code_reaches_the_notice(app: App, rule: Any) -> None:
     assert reply is not None and reply.kind == "deficiency"
     _, text, html = parts(app, reply)
     for body, esc in ((text, str), (html, lambda v: str(escape(v)))):
-        assert esc(rule.reason) in body, rule.code
-        assert esc(rule.fix) in body, rule.code
+        reason, fix = rule.texts(app.campaign)  # issue 10: texts are the campaign's
+        assert esc(reason) in body, rule.code
+        assert esc(fix) in body, rule.code
         assert esc(detail) in body, rule.code
         if file:
             assert esc(file) in body

@@ -10,6 +10,7 @@ import pytest
 from docx import Document
 from sqlalchemy import select
 
+from campaign import SelectedCase, write_selected_csv
 from intake.app import App
 from samples.archives import make_zip
 from samples.cases import case_files, case_zip, submission
@@ -147,7 +148,11 @@ def test_converter_missing_goes_to_staff(tmp_path: Path) -> None:
     assert case.status == "complete"  # our problem never makes the unit's case deficient
 
 
-def test_previously_selected(sqlite_app: App) -> None:
+def test_previously_selected(tmp_path: Path) -> None:
+    # The office's list, as `intake selected import` stores it (the bundled list has no rows).
+    rows = [SelectedCase(2022, "浙江省", "社区垃圾分类与低碳生活实践", "杭州市某某社区居民委员会")]
+    write_selected_csv(tmp_path / "var" / "selected-cases.csv", rows)
+    sqlite_app = make_app(tmp_path)
     case = one_case(
         sqlite_app,
         "浙江省",
@@ -158,6 +163,7 @@ def test_previously_selected(sqlite_app: App) -> None:
     assert "PREVIOUSLY_SELECTED" in case_codes(sqlite_app, case)
     other = one_case(sqlite_app, "浙江省", "社区光伏共享计划", category="community")
     assert "PREVIOUSLY_SELECTED" not in case_codes(sqlite_app, other)
+    sqlite_app.engine.dispose()
 
 
 def candidate_list_docx(names: list[str]) -> bytes:

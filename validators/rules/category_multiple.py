@@ -5,8 +5,12 @@ from validators.facts import CaseFacts
 
 
 def _check(c: CaseFacts) -> Iterator[Hit]:
-    if c.form is not None and len(c.form.categories) > 1:
-        labels = "、".join(c.campaign.category_label(k) for k in c.form.categories)
+    if c.form is None:
+        return
+    # An option outside the call counts as a tick too: 个人 and 社区 ticked is two categories.
+    ticked = [c.campaign.category_label(k) for k in c.form.categories] + c.form.other_categories
+    if len(ticked) > 1:
+        labels = "、".join(ticked)
         yield Hit(f"勾选了：{labels}", c.form_file)
 
 

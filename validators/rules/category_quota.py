@@ -24,7 +24,7 @@ RULE = Rule[UnitFacts](
     severity=Severity.WARNING,
     audience=Audience.ADVICE,
     level=Level.UNIT,
-    reason="某类别的推荐案例数量不在 2–3 个之间",
-    fix="每个类别推荐 2–3 个案例",
+    reason="某类别的推荐案例数量不在 {cases_min}–{cases_max} 个之间",
+    fix="每个类别推荐 {cases_min}–{cases_max} 个案例",
     check=_check,
 )

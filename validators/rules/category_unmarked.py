@@ -5,7 +5,7 @@ from validators.facts import CaseFacts
 
 
 def _check(c: CaseFacts) -> Iterator[Hit]:
-    if c.form is not None and not c.form.categories:
+    if c.form is not None and not c.form.categories and not c.form.other_categories:
         yield Hit("类别栏未勾选任何类别", c.form_file)
 
 
@@ -15,6 +15,6 @@ RULE = Rule[CaseFacts](
     audience=Audience.UNIT,
     level=Level.CASE,
     reason="推荐表未勾选案例类别",
-    fix="请在推荐表“类别”栏中所属类别（园区、企业、社区、个人之一）处打“√”",
+    fix="请在推荐表“类别”栏中所属类别（{categories}之一）处打“√”",
     check=_check,
 )

@@ -7,18 +7,17 @@ from collections.abc import Iterator
 from validators.base import Audience, Hit, Level, Rule, Severity
 from validators.facts import CaseFacts
 
-# 推荐单位意见 is left out: its seal and date live on the stamped scan, not in the Word copy.
-REQUIRED = ("案例名称", "申报单位", "联系人", "手机", "地址", "案例简介")
-LABELS = {"申报单位": "申报单位（个人）"}
-
 
 def _check(c: CaseFacts) -> Iterator[Hit]:
+    # Which fields are required, and their labels, are the campaign's form's (`FormSpec`).
+    # The 2023 form leaves out 推荐单位意见: its seal and date live on the stamped scan.
     if c.form is None:
         return
-    for key in REQUIRED:
+    form = c.campaign.form
+    for key in form.required:
         if not (c.form.fields.get(key) or "").strip():
             hint = "（仍为填写说明）" if key in c.form.hints_left else ""
-            yield Hit(f"{LABELS.get(key, key)}{hint}", c.form_file)
+            yield Hit(f"{form.label(key)}{hint}", c.form_file)
 
 
 RULE = Rule[CaseFacts](

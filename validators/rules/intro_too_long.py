@@ -16,6 +16,6 @@ RULE = Rule[CaseFacts](
     audience=Audience.UNIT,
     level=Level.CASE,
     reason="案例简介超过字数上限",
-    fix="请将推荐表中的案例简介压缩到 2000 字以内（按 Word“字数统计”计），证明材料可另附页",
+    fix="请将推荐表中的案例简介压缩到 {intro_max_chars} 字以内（按 Word“字数统计”计），证明材料可另附页",
     check=_check,
 )

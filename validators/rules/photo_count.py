@@ -17,6 +17,6 @@ RULE = Rule[CaseFacts](
     audience=Audience.UNIT,
     level=Level.CASE,
     reason="照片数量不符合要求",
-    fix="请按要求提供 3–5 张照片（JPG 或 PNG），每张附照片说明",
+    fix="请按要求提供 {photos_min}–{photos_max} 张照片（JPG 或 PNG），每张附照片说明",
     check=_check,
 )

@@ -14,7 +14,7 @@ RULE = Rule[CaseFacts](
     severity=Severity.ERROR,
     audience=Audience.UNIT,
     level=Level.CASE,
-    reason="该案例已入选往年（2021、2022 年）绿色低碳典型案例，不再参与本年度推选",
+    reason="该案例已入选往年{ineligible_years}绿色低碳典型案例，不再参与本年度推选",
     fix="请更换为其他案例；如确属不同案例，请在回复中说明区别",
     check=_check,
 )

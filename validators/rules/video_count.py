@@ -17,6 +17,6 @@ RULE = Rule[CaseFacts](
     audience=Audience.UNIT,
     level=Level.CASE,
     reason="视频数量超过要求",
-    fix="请保留不超过 3 个视频后重新发送该案例",
+    fix="请保留不超过 {videos_max} 个视频后重新发送该案例",
     check=_check,
 )
