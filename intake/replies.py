@@ -113,6 +113,12 @@ def reply_decision(
 # --------------------------------------------------------------------------- queueing
 
 
+def held_for_review(settings: Settings, kind: str) -> bool:
+    """`reply_review`: staff read these before they go out (`held` until approved)."""
+    review = settings.reply_review
+    return review == "all" or (review == "deficiency" and kind == "deficiency")
+
+
 def queue_reply(
     session: Session,
     campaign: Campaign,
@@ -160,7 +166,7 @@ def queue_reply(
         message_id=message.id,
         to_addr=message.sender.strip(),
         kind=notice.kind,
-        state="queued",
+        state="held" if held_for_review(settings, notice.kind) else "queued",
         subject=str(mime["Subject"]),
         our_message_id=str(mime["Message-ID"]).strip().strip("<>"),
         raw_sha256=digest,

@@ -220,6 +220,7 @@ def _finding_view(f: m.Finding) -> FindingView:
         reason=rule.reason if rule else f.code,
         fix=rule.fix if rule else "",
         audience=audience_of(f.code, f.severity),
+        waived=f.waived,
     )
 
 
