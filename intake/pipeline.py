@@ -107,7 +107,13 @@ class Pipeline:
 
     # -- work ----------------------------------------------------------------------------------
 
-    def _process(self, session: Session, msg: m.Message, raw: bytes) -> Outcome:
+    def reprocess_as_submission(self, session: Session, msg: m.Message) -> None:
+        """Staff say this stored message is a submission after all: judge it as one."""
+        self._process(session, msg, self.blobs.get(msg.raw_sha256), submission=True)
+
+    def _process(
+        self, session: Session, msg: m.Message, raw: bytes, *, submission: bool = False
+    ) -> Outcome:
         mail = parse_mail(raw)
         msg.message_id = fit(mail.message_id, 998)
         msg.sender = fit(mail.from_addr, 320) or ""
@@ -116,7 +122,7 @@ class Pipeline:
         msg.date = plausible(mail.date)
         if msg.received_at is None:
             msg.received_at = mail.date
-        automatic = classify_automatic(mail)
+        automatic = None if submission else classify_automatic(mail)
         if automatic is not None:
             msg.kind = automatic
             msg.state = "ignored"
@@ -131,7 +137,7 @@ class Pipeline:
         # and answering it would start a loop.
         kind: Kind = (
             "submission"
-            if has_materials or (names_call and not is_reply(mail.subject))
+            if submission or has_materials or (names_call and not is_reply(mail.subject))
             else "other"
         )
         msg.kind = kind
