@@ -13,7 +13,7 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
 from intake.app import App
-from intake.replies import queue_reply
+from intake.replies import queue_reply, rerender_reply
 from intake.reply_actions import Action, ReplyActionError, act_on_reply
 from intake.triage import case_status
 from store import models as m
@@ -201,4 +201,7 @@ class Work:
                 )
             except ReplyActionError as exc:
                 raise ActionError(str(exc)) from None
+            if action == "approve":
+                # What staff changed while it was held (a waived finding) shows in what goes out.
+                rerender_reply(session, self.app.campaign, self.app.settings, reply)
             return Back(f"/messages/{reply.message_id}")
