@@ -243,3 +243,41 @@ def test_staff_and_replies_commands(
     data = json.loads(capsys.readouterr().out)
     assert [a["action"] for a in data["audit"]][-1] == "reply.requeue"
     assert re.match(r"cli:", data["audit"][-1]["actor"])
+
+
+def test_every_page_renders_and_kind_and_unit_actions(app: App) -> None:
+    season = ingest_console_season(app)
+    add_user(app)
+    with app.sessions() as s:
+        video = s.scalar(select(m.File).where(m.File.role == "video"))
+        assert video is not None
+    with console(app) as base, login(base) as client:
+        for path in (
+            "/", "/?q=北京", "/units/北京市", "/units/西藏自治区", f"/messages/{season.bj}",
+            f"/messages/{season.stranger}", f"/messages/{season.cloud}",
+            f"/cases/{season.scan_case}", "/audit", f"/files/{video.id}/poster",
+        ):  # fmt: skip
+            assert client.get(path).status_code == 200, path
+        assert client.get("/units/不是单位").status_code == 404
+        assert client.get("/cases/99999").status_code == 404
+        token = csrf_of(client)
+        # A mail with cases cannot be "not a submission"; the refusal says why.
+        refused = client.post(f"/messages/{season.bj}/kind", data={"kind": "other", "csrf": token})
+        assert refused.status_code == 409 and "含有案例" in refused.text
+        wrong = client.post(f"/messages/{season.bj}/unit", data={"unit": "火星", "csrf": token})
+        assert wrong.status_code == 409
+        done = client.post(f"/messages/{season.cloud}/kind", data={"kind": "other", "csrf": token})
+        assert done.status_code == 303
+    with app.sessions() as s:
+        msg = s.get_one(m.Message, season.cloud)
+        assert msg.kind == "other"
+        assert not s.scalars(select(m.Finding).where(m.Finding.message_id == msg.id)).all()
+        reply = s.scalar(select(m.Reply).where(m.Reply.message_id == msg.id))
+        assert reply is None or reply.state == "cancelled"
+    Work(app).set_kind("wang", season.cloud, "submission")
+    with app.sessions() as s:
+        assert s.get_one(m.Message, season.cloud).kind == "submission"
+        codes = {
+            f.code for f in s.scalars(select(m.Finding).where(m.Finding.message_id == season.cloud))
+        }
+        assert "CLOUD_LINK" in codes
