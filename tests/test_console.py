@@ -18,7 +18,9 @@ from intake.app import App
 from intake.cli import main
 from intake.console.auth import LoginLimiter, verify
 from intake.console.work import Work
+from intake.daily_job import write_daily_report
 from intake.sending import send_queued
+from intake.service import Service
 from reports.export import export_data
 from reports.notices import collect_notice
 from store import models as m
@@ -33,6 +35,10 @@ from tests.console_helpers import (
     ingest_console_season,
     login,
 )
+from tests.dovecot import Dovecot, MailUser, imap_app
+from tests.test_send_smtp import free_port
+
+pytest_plugins = ["tests.dovecot"]  # the session's Dovecot, for `intake run`
 
 PAGES = ["/", "/units/北京市", "/messages/1", "/cases/1", "/audit", "/?q=北京"]
 FILES = ["/files/1", "/files/1/poster"]
@@ -281,3 +287,33 @@ def test_every_page_renders_and_kind_and_unit_actions(app: App) -> None:
             f.code for f in s.scalars(select(m.Finding).where(m.Finding.message_id == season.cloud))
         }
         assert "CLOUD_LINK" in codes
+
+
+def test_the_daily_report_links_to_the_console(tmp_path: Path) -> None:
+    app = make_app(tmp_path, web_base_url="https://intake.example/console/")
+    try:
+        season = ingest_console_season(app)
+        index = write_daily_report(app)
+        case_page = (index.parent / "cases" / f"{season.scan_case}.html").read_text()
+        assert f'href="https://intake.example/console/cases/{season.scan_case}"' in case_page
+        assert 'href="https://intake.example/console/"' in index.read_text()
+    finally:
+        app.engine.dispose()
+
+
+def test_intake_run_serves_the_console_when_web_is_set(
+    tmp_path: Path, sqlite_url: str, dovecot: Dovecot, mail_user: MailUser
+) -> None:
+    port = free_port()
+    app = imap_app(
+        tmp_path, sqlite_url, dovecot, mail_user, web="true", web_port=str(port), poll_minutes="60"
+    )
+    service = Service(app)
+    service.start()
+    try:
+        assert httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=10).text == "ok"
+    finally:
+        service.shutdown()
+        app.engine.dispose()
+    with pytest.raises(httpx.ConnectError):
+        httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=5)
