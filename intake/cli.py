@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import getpass
 import io
 import json
 import logging
@@ -21,10 +22,13 @@ from intake.app import App
 from intake.campaign_commands import NO_CAMPAIGN_NEEDED, add_parsers, cmd_campaign, cmd_selected
 from intake.commands import poll_command, run_command
 from intake.config import load_settings, settings_help
+from intake.console.auth import AccountError, add_account, remove_account
+from intake.console.server import serve
 from intake.daily_job import send_daily_report, write_daily_report
 from intake.demo import run_demo
 from intake.faults import EXIT_INPUT_FAILED, EXIT_OK, EXIT_USAGE, check_paths
 from intake.logs import configure_console, reported_by_caller
+from intake.reply_actions import ReplyActionError, act_on_reply
 from intake.sending import send_queued
 from intake.sources import collect, read_messages
 from intake.status import status_command
@@ -161,6 +165,53 @@ def cmd_status(app: App, args: argparse.Namespace) -> int:
     return status_command(app, check=args.check)
 
 
+def cmd_web(app: App, args: argparse.Namespace) -> int:
+    settings = app.settings
+    print(f"staff console on http://{settings.web_host}:{settings.web_port}/ (Ctrl-C stops it)")
+    serve(app)
+    return EXIT_OK
+
+
+def _read_password(args: argparse.Namespace) -> str:
+    if args.password_file:
+        return args.password_file.read_text(encoding="utf-8").strip("\r\n")
+    if sys.stdin.isatty():
+        first = getpass.getpass("password: ")
+        if getpass.getpass("again: ") != first:
+            raise AccountError("the two passwords differ")
+        return first
+    return sys.stdin.readline().strip("\r\n")
+
+
+def cmd_staff(app: App, args: argparse.Namespace) -> int:
+    try:
+        with app.sessions() as session, session.begin():
+            if args.staff_command == "add":
+                add_account(session, args.name, _read_password(args))
+                print(f"account {args.name} added")
+            else:
+                remove_account(session, args.name)
+                print(f"account {args.name} removed")
+    except (AccountError, OSError) as exc:
+        print(f"intake: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    return EXIT_OK
+
+
+def cmd_replies(app: App, args: argparse.Namespace) -> int:
+    actor = f"cli:{getpass.getuser()}"
+    try:
+        with app.sessions() as session, session.begin():
+            reply = act_on_reply(
+                session, args.id, "requeue", actor, unknown_checked=args.checked_not_delivered
+            )
+            print(f"reply {reply.id} to {reply.to_addr} queued again; `intake send` delivers it")
+    except ReplyActionError as exc:
+        print(f"intake: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    return EXIT_OK
+
+
 COMMANDS: dict[str, Callable[[App, argparse.Namespace], int]] = {
     "run": cmd_run,
     "poll": cmd_poll,
@@ -173,6 +224,9 @@ COMMANDS: dict[str, Callable[[App, argparse.Namespace], int]] = {
     "demo": cmd_demo,
     "campaign": cmd_campaign,
     "selected": cmd_selected,
+    "web": cmd_web,
+    "staff": cmd_staff,
+    "replies": cmd_replies,
 }
 
 
@@ -233,6 +287,32 @@ def build_parser() -> argparse.ArgumentParser:
         "writes the replies to the outbox folder (dry-run only) and writes the daily report.",
     )
     add_parsers(sub)
+    sub.add_parser(
+        "web",
+        help="serve the staff console (web_host:web_port, default 127.0.0.1:8470)",
+        description="Serves the staff console until Ctrl-C or SIGTERM.  Create an account "
+        "first with `intake staff add NAME`.",
+    )
+    p = sub.add_parser("staff", help="staff console accounts: add NAME, remove NAME")
+    staff = p.add_subparsers(dest="staff_command", required=True, metavar="ACTION")
+    p = staff.add_parser("add", help="add an account; the password comes from stdin or a file")
+    p.add_argument("name")
+    p.add_argument("--password-file", type=Path, metavar="F", help="read the password from F")
+    p = staff.add_parser("remove", help="remove an account (its sessions end at once)")
+    p.add_argument("name")
+    p = sub.add_parser("replies", help="act on a stored reply: requeue ID")
+    replies = p.add_subparsers(dest="replies_command", required=True, metavar="ACTION")
+    p = replies.add_parser(
+        "requeue",
+        help="send a failed reply again (an `unknown` one only with the flag below)",
+    )
+    p.add_argument("id", type=int, metavar="ID")
+    p.add_argument(
+        "--i-checked-it-was-not-delivered",
+        dest="checked_not_delivered",
+        action="store_true",
+        help="the reply's state is unknown and you checked that the unit did not receive it",
+    )
     return parser
 
 

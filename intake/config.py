@@ -17,7 +17,8 @@ from typing import Any
 from campaign import BUNDLED_CAMPAIGN, Campaign, load_campaign
 
 # Settings that may come from a `<KEY>_FILE` secret; a database URL carries its password.
-SECRET_KEYS = ("imap_password", "smtp_password", "database_url")
+SECRET_KEYS = ("imap_password", "smtp_password", "database_url", "web_session_secret")
+REPLY_REVIEW = ("none", "deficiency", "all")
 
 
 # The settings deployments and outside checks rely on (SPEC.md), for `intake --help`.
@@ -32,6 +33,10 @@ DOCUMENTED = {
     "INTAKE_IMAP_HOST": "the inbox; also _PORT, _USER, _PASSWORD(_FILE), _FOLDER, _SECURITY",
     "INTAKE_SMTP_HOST": "outgoing mail; also _PORT, _USER, _PASSWORD(_FILE), _SECURITY, _FROM",
     "INTAKE_TIMEZONE": "local time for schedules and reports (default Asia/Shanghai)",
+    "INTAKE_WEB": "true: `intake run` also serves the staff console (default false)",
+    "INTAKE_WEB_HOST": "staff console address; also _PORT (default 127.0.0.1:8470)",
+    "INTAKE_WEB_BASE_URL": "the console's URL as staff open it; the daily report links to it",
+    "INTAKE_REPLY_REVIEW": "none, deficiency or all: which replies wait for staff approval",
 }
 
 
@@ -93,6 +98,17 @@ class Settings:
     replies_per_address_per_day: int = 3
     poll_minutes: float = 5.0
     report_time: str = "08:00"
+    # The staff console (`intake web`, or `intake run` with web = true).
+    web: bool = False
+    web_host: str = "127.0.0.1"
+    web_port: int = 8470
+    web_base_url: str = ""
+    # Signs the console's session cookies; generated once under the data dir when not given.
+    web_session_secret: str = field(default="", repr=False)
+    web_session_hours: float = 12.0
+    web_upload_max_mb: int = 512
+    # Which replies wait in `held` until staff approve them: none, deficiency notices, all.
+    reply_review: str = "none"
 
     def __post_init__(self) -> None:
         if not self.database_url:
@@ -199,6 +215,12 @@ def load_settings(
                 f"{getattr(settings, key)!r} is not a security mode",
                 "use ssl, starttls or none",
             )
+    if settings.reply_review not in REPLY_REVIEW:
+        raise SettingError(
+            "reply_review",
+            f"{settings.reply_review!r} is not a review mode",
+            "use none, deficiency or all",
+        )
     return settings
 
 

@@ -35,6 +35,7 @@ def report_settings(settings: Settings) -> daily.ReportSettings:
         reports_dir=settings.reports,
         timezone=settings.timezone,
         templates_dir=settings.templates_dir,
+        console_url=settings.web_base_url,
     )
 
 

@@ -4,29 +4,47 @@ The first command a newcomer runs.  It has `samples.generate` write a small but 
 of submission mail (`samples.season` says what each mail holds and which faults it carries) to a
 folder mailbox (`<data_dir>/demo/mail/*.eml`), then ingests it, writes the replies to the outbox
 folder (dry-run only), writes the daily report and the expert workbook, and prints where to look.
-A second run reuses the mail already generated and ingests nothing twice.
+A second run reuses the mail already generated and ingests nothing twice.  It also (re)creates
+the staff console account `demo` with a random password and says how to open the console.
 """
 
 from __future__ import annotations
 
+import secrets
 import sys
 import time
 from collections import Counter
 from collections.abc import Callable
 from datetime import date
 
+from sqlalchemy import select
+
 from intake.app import App
+from intake.console.auth import add_account, remove_account
 from intake.daily_job import write_daily_report
 from intake.sending import send_queued
 from intake.sources import collect, read_messages
 from reports.xlsx import write_xlsx
 from samples.generate import existing_season, generate_season
 from samples.season import season
+from store.models import StaffAccount
 
 # The report is dated the day after the last sample mail: eleven days before the deadline.
 REPORT_DATE = date(2023, 12, 20)
 
 Note = Callable[[str], None]
+DEMO_ACCOUNT = "demo"
+
+
+def demo_account(app: App) -> str:
+    """(Re)create the `demo` console account with a new random password, and return it."""
+    password = secrets.token_urlsafe(12)
+    with app.sessions() as session, session.begin():
+        if session.scalar(select(StaffAccount).where(StaffAccount.name == DEMO_ACCOUNT)):
+            remove_account(session, DEMO_ACCOUNT, actor="intake demo")
+            session.flush()
+        add_account(session, DEMO_ACCOUNT, password, actor="intake demo")
+    return password
 
 
 def run_demo(app: App, out: Note | None = None) -> int:
@@ -77,4 +95,9 @@ def run_demo(app: App, out: Note | None = None) -> int:
     say(f"Outbox:        {settings.outbox.resolve()}")
     say(f"Expert xlsx:   {workbook.resolve()}")
     say(f"Sample mail:   {folder.resolve()}")
+    password = demo_account(app)
+    say("")
+    say("Staff console on the demo data:")
+    say(f"  intake web          (then open http://{settings.web_host}:{settings.web_port}/)")
+    say(f"  log in as {DEMO_ACCOUNT} with the password {password}")
     return 1 if counts.get("quarantined") else 0

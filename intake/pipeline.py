@@ -109,7 +109,13 @@ class Pipeline:
 
     # -- work ----------------------------------------------------------------------------------
 
-    def _process(self, session: Session, msg: m.Message, raw: bytes) -> Outcome:
+    def reprocess_as_submission(self, session: Session, msg: m.Message) -> None:
+        """Staff say this stored message is a submission after all: judge it as one."""
+        self._process(session, msg, self.blobs.get(msg.raw_sha256), submission=True)
+
+    def _process(
+        self, session: Session, msg: m.Message, raw: bytes, *, submission: bool = False
+    ) -> Outcome:
         mail = parse_mail(raw)
         msg.message_id = fit(mail.message_id, 998)
         msg.sender = fit(mail.from_addr, 320) or ""
@@ -118,7 +124,7 @@ class Pipeline:
         msg.date = plausible(mail.date)
         if msg.received_at is None:
             msg.received_at = mail.date
-        automatic = classify_automatic(mail)
+        automatic = None if submission else classify_automatic(mail)
         if automatic is not None:
             msg.kind = automatic
             msg.state = "ignored"
@@ -128,10 +134,15 @@ class Pipeline:
         expanded = expand(materials(mail), rar=unar.read_member)
         cloud_links = find_cloud_links(mail.text, mail.html)
         has_materials = bool(materials(mail) or cloud_links)
-        # Mail of another call, newsletters and spam are kept for staff, never answered.
-        kind: Kind = submission_or_other(
-            mail, expanded.files, self.campaign, has_materials=has_materials,
-            subject_unit=subject.unit,
+        # Mail of another call, newsletters and spam are kept for staff, never answered;
+        # staff may still say a message is a submission (the console's "mark as submission").
+        kind: Kind = (
+            "submission"
+            if submission
+            else submission_or_other(
+                mail, expanded.files, self.campaign, has_materials=has_materials,
+                subject_unit=subject.unit,
+            )
         )  # fmt: skip
         msg.kind = kind
         if kind == "other":

@@ -26,6 +26,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from email.message import EmailMessage
 from email.policy import SMTP
 from zoneinfo import ZoneInfo
 
@@ -113,6 +114,12 @@ def reply_decision(
 # --------------------------------------------------------------------------- queueing
 
 
+def held_for_review(settings: Settings, kind: str) -> bool:
+    """`reply_review`: staff read these before they go out (`held` until approved)."""
+    review = settings.reply_review
+    return review == "all" or (review == "deficiency" and kind == "deficiency")
+
+
 def queue_reply(
     session: Session,
     campaign: Campaign,
@@ -134,11 +141,61 @@ def queue_reply(
     if not decision.answer:
         log.info("no reply to message %s: %s", message.id, decision.reason)
         return None
+    rendered = _render(session, campaign, settings, message, now, decision.guidance)
+    if rendered is None:
+        return None
+    kind, mime, digest = rendered
+    reply = m.Reply(
+        message_id=message.id,
+        to_addr=message.sender.strip(),
+        kind=kind,
+        state="held" if held_for_review(settings, kind) else "queued",
+        subject=str(mime["Subject"]),
+        our_message_id=str(mime["Message-ID"]).strip().strip("<>"),
+        raw_sha256=digest,
+        attempts=0,
+        created_at=now,
+    )
+    session.add(reply)
+    session.flush()
+    log.info("queued %s %s to %s for message %s", kind, reply.id, reply.to_addr, message.id)
+    return reply
+
+
+def rerender_reply(
+    session: Session, campaign: Campaign, settings: Settings, reply: m.Reply
+) -> None:
+    """Render a held reply again from what the store says now, before staff release it.
+
+    A held reply was never sent, so it may change: staff who waived a finding while reading it
+    expect the notice that goes out to leave that finding out (and perhaps to be a receipt).
+    """
+    message = session.get_one(m.Message, reply.message_id)
+    now = datetime.now(UTC)
+    rendered = _render(session, campaign, settings, message, now, reply.kind == "guidance")
+    if rendered is None:
+        return
+    kind, mime, digest = rendered
+    reply.kind = kind
+    reply.subject = str(mime["Subject"])
+    reply.our_message_id = str(mime["Message-ID"]).strip().strip("<>")
+    reply.raw_sha256 = digest
+
+
+def _render(
+    session: Session,
+    campaign: Campaign,
+    settings: Settings,
+    message: m.Message,
+    now: datetime,
+    guidance: bool,
+) -> tuple[str, EmailMessage, str] | None:
+    """The notice's kind, its MIME message and the sha256 of its stored bytes."""
     from_name, from_addr = sender_identity(settings, campaign)
     if not valid_address(from_addr):
         log.error("no reply to message %s: no valid smtp_from or office email", message.id)
         return None
-    notice = collect_notice(session, campaign, message, now, guidance=decision.guidance)
+    notice = collect_notice(session, campaign, message, now, guidance=guidance)
     rendered = render_notice(notice, settings.templates_dir)
     blobs = BlobStore(settings.blob_dir)
     fallback = campaign.subject_for(notice.unit) if notice.unit else campaign.title
@@ -154,20 +211,5 @@ def queue_reply(
         references=original_references(blobs, message),
         when=now.astimezone(ZoneInfo(campaign.timezone)),
     )
-    raw = mime.as_bytes(policy=SMTP)
-    digest = blobs.put(raw)
-    reply = m.Reply(
-        message_id=message.id,
-        to_addr=message.sender.strip(),
-        kind=notice.kind,
-        state="queued",
-        subject=str(mime["Subject"]),
-        our_message_id=str(mime["Message-ID"]).strip().strip("<>"),
-        raw_sha256=digest,
-        attempts=0,
-        created_at=now,
-    )
-    session.add(reply)
-    session.flush()
-    log.info("queued %s %s to %s for message %s", notice.kind, reply.id, reply.to_addr, message.id)
-    return reply
+    digest = blobs.put(mime.as_bytes(policy=SMTP))
+    return notice.kind, mime, digest

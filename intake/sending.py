@@ -13,6 +13,9 @@ Reply states (`replies.state`):
                          │ no answer to the end of DATA ────▶ unknown (reported; never resent)
                          └ the process died while `sending` ─▶ unknown (next run; never resent)
 
+A `held` reply (`reply_review`) and a `cancelled` one are never picked up here: only `queued`
+is due; staff move held replies on in the console (`intake.reply_actions`).
+
 `sending` is an internal, transient state: it is committed *before* the SMTP conversation, so
 that a process killed after the server accepted the mail but before `sent` was committed leaves
 a trace.  Only one send run works at a time (a lock file under the data folder, released by the

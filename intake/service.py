@@ -46,6 +46,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 from intake import daily_job, idle, imap, sending
 from intake.app import App
 from intake.config import ConfigError, Settings
+from intake.console.server import BackgroundConsole
 from intake.job_state import STATE_FILE, StateFile
 from intake.logs import event
 
@@ -96,6 +97,8 @@ class Service:
         self._poll_again = threading.Event()
         self._polling = threading.Lock()
         self._idle_thread: threading.Thread | None = None
+        # The staff console, served beside the jobs when `web = true`.
+        self._console: BackgroundConsole | None = None
 
     # -- lifecycle ---------------------------------------------------------------------------
 
@@ -144,6 +147,9 @@ class Service:
                 daemon=True,
             )
             self._idle_thread.start()
+        if self.settings.web:
+            self._console = BackgroundConsole(self.app)
+            self._console.start()
         event(
             log,
             "service.started",
@@ -158,6 +164,8 @@ class Service:
     def shutdown(self) -> None:
         """Stop taking work, let running jobs finish (the poll stops after its message)."""
         self.stop_event.set()
+        if self._console is not None:
+            self._console.stop()
         if self.scheduler.running:
             self.scheduler.shutdown(wait=True)
         if self._idle_thread is not None:

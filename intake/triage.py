@@ -34,6 +34,7 @@ from parsers.subject import match_subject
 from programs import unar
 from store import models as m
 from store.blobs import BlobStore
+from store.waivers import apply_waivers
 from validators.base import Finding
 from validators.facts import CaseFacts, FileFacts, MessageFacts, UnitCase, UnitFacts
 from validators.matching import find_previously_selected, match_candidate_order, same_case
@@ -166,9 +167,11 @@ class Triage:
             ),
         )
         session.execute(delete(m.Finding).where(m.Finding.case_id == case.id))
-        findings = judge_case(facts)
-        add_findings(session, findings, message=case.message, unit=case.unit, case=case)
-        case.status = "deficient" if _has_unit_errors(findings) else "complete"
+        judged = add_findings(
+            session, judge_case(facts), message=case.message, unit=case.unit, case=case
+        )
+        # A finding staff waived no longer counts toward the case's status.
+        case.status = "deficient" if _has_unit_errors(judged) else "complete"
 
     def triage_unit(self, session: Session, unit: m.Unit) -> None:
         """Versions, recommendation order and unit findings over all the unit's current cases."""
@@ -267,7 +270,9 @@ def message_facts(
 
 def _status_from_findings(session: Session, case: m.Case) -> str:
     rows = session.execute(
-        select(m.Finding.code, m.Finding.severity).where(m.Finding.case_id == case.id)
+        select(m.Finding.code, m.Finding.severity).where(
+            m.Finding.case_id == case.id, m.Finding.waived.is_(None)
+        )
     ).all()
     return "deficient" if any(blocks_receipt(code, sev) for code, sev in rows) else "complete"
 
@@ -279,9 +284,11 @@ def add_findings(
     message: m.Message | None = None,
     unit: m.Unit | None = None,
     case: m.Case | None = None,
-) -> None:
+) -> list[m.Finding]:
+    """Store the findings, each carrying staff's waiver note if one matches (`store.waivers`)."""
+    rows = []
     for f in findings:
-        session.add(
+        rows.append(
             m.Finding(
                 level=f.level.value,
                 code=f.code,
@@ -294,11 +301,19 @@ def add_findings(
                 case_id=case.id if case is not None else None,
             )
         )
+    apply_waivers(session, rows)
+    session.add_all(rows)
+    return rows
 
 
-def _has_unit_errors(findings: list[Finding]) -> bool:
+def _has_unit_errors(findings: list[m.Finding]) -> bool:
     """An error the unit must fix; problems on our side never make a case deficient."""
-    return any(blocks_receipt(f.code, f.severity) for f in findings)
+    return any(blocks_receipt(f.code, f.severity) for f in findings if f.waived is None)
+
+
+def case_status(session: Session, case: m.Case) -> str:
+    """The case's status from its stored findings (waived ones do not count); keeps superseded."""
+    return case.status if case.status == "superseded" else _status_from_findings(session, case)
 
 
 _NAME_NOISE = re.compile(

@@ -54,6 +54,8 @@ class ReportSettings:
     timezone: str
     # Staff's template folder: a report template of the same name there wins.
     templates_dir: Path | None = None
+    # The staff console's address (`web_base_url`): pages link to its live pages when set.
+    console_url: str = ""
 
 
 def write_daily_report(
@@ -83,6 +85,7 @@ def write_daily_report(
     thumbs = Thumbnailer(blobs, folder / "thumbs", settings.reports_dir / ".thumb-cache")
     attach_thumbnails(report, thumbs)
     env = _environment(settings.templates_dir)
+    env.globals["console"] = settings.console_url.rstrip("/")
     case_dir = folder / "cases"
     case_dir.mkdir(exist_ok=True)
     page = env.get_template("daily_case.html.j2")
@@ -120,6 +123,7 @@ def render_report_email(
         report = build_report(session, campaign, day, tz, since, now)
     report.email = True
     env = _environment(settings.templates_dir)
+    env.globals["console"] = settings.console_url.rstrip("/")
     html = env.get_template("daily.html.j2").render(report=report, report_path=str(index))
     text = env.get_template("daily_email.txt.j2").render(report=report, report_path=str(index))
     msg = EmailMessage()
@@ -184,6 +188,7 @@ def _environment(templates_dir: Path | None) -> Environment:
     env.filters["size"] = human_size
     env.filters["clock"] = clock
     env.globals["colours"] = COLOURS
+    env.globals["console"] = ""
     return env
 
 

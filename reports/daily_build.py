@@ -238,6 +238,7 @@ def _finding_view(f: m.Finding, campaign: Campaign) -> FindingView:
         reason=reason,
         fix=fix,
         audience=audience_of(f.code, f.severity),
+        waived=f.waived,
     )
 
 

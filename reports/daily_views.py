@@ -71,6 +71,8 @@ class FindingView:
     reason: str
     fix: str
     audience: Audience
+    # Staff's note when they waived it in the console: shown, and never counted as a deficiency.
+    waived: str | None = None
 
     # Our templates show `badge` and `audience_label`; staff's own copies of older templates
     # may still ask these two.
@@ -80,7 +82,7 @@ class FindingView:
 
     @property
     def unit_must_fix(self) -> bool:
-        return self.audience is Audience.UNIT
+        return self.audience is Audience.UNIT and self.waived is None
 
     @property
     def audience_label(self) -> str:

@@ -7,6 +7,7 @@ from collections import Counter, defaultdict
 from datetime import datetime
 from typing import Any, TextIO
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from campaign import Campaign
@@ -15,7 +16,14 @@ from store.repo import load_everything
 
 
 def _finding(f: m.Finding) -> dict[str, Any]:
-    return {"code": f.code, "severity": f.severity, "detail": f.detail, "file": f.file}
+    return {
+        "id": f.id,
+        "code": f.code,
+        "severity": f.severity,
+        "detail": f.detail,
+        "file": f.file,
+        "waived": f.waived,
+    }
 
 
 def _iso(value: datetime | None) -> str | None:
@@ -53,6 +61,7 @@ def export_data(session: Session, campaign: Campaign) -> dict[str, Any]:
         ],
         "messages": [
             {
+                "id": msg.id,
                 "message_id": msg.message_id,
                 "from": msg.sender,
                 "subject": msg.subject,
@@ -80,6 +89,7 @@ def export_data(session: Session, campaign: Campaign) -> dict[str, Any]:
                 "message_id": c.message.message_id,
                 "files": [
                     {
+                        "id": f.id,
                         "name": f.name,
                         "role": f.role,
                         "size": f.size,
@@ -97,6 +107,8 @@ def export_data(session: Session, campaign: Campaign) -> dict[str, Any]:
         ],
         "replies": [
             {
+                "id": r.id,
+                "message": r.message_id,
                 "to": r.to_addr,
                 "kind": r.kind,
                 "in_reply_to": r.message.message_id,
@@ -104,6 +116,18 @@ def export_data(session: Session, campaign: Campaign) -> dict[str, Any]:
                 "state": "unknown" if r.state == "sending" else r.state,
             }
             for r in snap.replies
+        ],
+        "audit": [
+            {
+                "id": a.id,
+                "at": _iso(a.at),
+                "actor": a.actor,
+                "action": a.action,
+                "target": a.target,
+                "note": a.note,
+                "detail": a.detail,
+            }
+            for a in session.scalars(select(m.AuditEntry).order_by(m.AuditEntry.id))
         ],
     }
 

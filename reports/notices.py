@@ -177,6 +177,8 @@ def collect_notice(
         session.scalars(
             select(m.Finding)
             .where(or_(m.Finding.message_id == message.id, m.Finding.case_id.in_(case_ids)))
+            # Staff waived it: no notice repeats it.
+            .where(m.Finding.waived.is_(None))
             .order_by(m.Finding.id)
         )
     )
@@ -228,6 +230,7 @@ def collect_notice(
                     m.Finding.unit_id == message.unit_id,
                     m.Finding.level == "unit",
                     m.Finding.case_id.is_(None),
+                    m.Finding.waived.is_(None),
                 )
             ),
             key=_rule_order,

@@ -164,6 +164,9 @@ class Finding(Base):
     # What the detail says, as data (a cloud link's `expires_at`): read by code, never parsed
     # back out of the Chinese detail.
     data: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict, server_default="{}")
+    # Staff's note when they waived this finding (`Waiver`); a waived finding changes no status
+    # and reaches no notice.
+    waived: Mapped[str | None] = mapped_column(Text)
     message_id: Mapped[int | None] = mapped_column(ForeignKey("messages.id"), index=True)
     case_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id"), index=True)
     unit_id: Mapped[int | None] = mapped_column(ForeignKey("units.id"), index=True)
@@ -171,6 +174,9 @@ class Finding(Base):
 
 
 class Reply(Base):
+    """An automatic answer.  States: queued, sending, sent, failed, unknown (see
+    `intake.sending`), and `held` (waiting for staff, `reply_review`) and `cancelled` (staff)."""
+
     __tablename__ = "replies"
     id: Mapped[int] = mapped_column(primary_key=True)
     # One reply per message, enforced by the database rather than by care.
@@ -188,3 +194,50 @@ class Reply(Base):
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     message: Mapped[Message] = relationship()
+
+
+class StaffAccount(Base):
+    """A person of the intake office who may use the staff console (`intake staff add`)."""
+
+    __tablename__ = "staff_accounts"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(64), unique=True)
+    # argon2id, with its parameters and salt inside the string.
+    password_hash: Mapped[str] = mapped_column(String(255))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now)
+    last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class AuditEntry(Base):
+    """One thing staff did in the console (or with `intake replies`): who, when, what, why."""
+
+    __tablename__ = "audit"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=now, index=True)
+    # The account's name, kept as text: the trail outlives a removed account.
+    actor: Mapped[str] = mapped_column(String(64))
+    action: Mapped[str] = mapped_column(String(64))
+    # "finding:12", "message:3", "reply:7".
+    target: Mapped[str] = mapped_column(String(64), default="")
+    note: Mapped[str] = mapped_column(Text, default="")
+    detail: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+
+class Waiver(Base):
+    """Staff decided a finding is wrong.  Findings are deleted and re-created by every triage, so
+    the decision is kept here under what identifies the finding (where it is, code, file,
+    detail) and copied onto each re-created finding (`store.waivers`)."""
+
+    __tablename__ = "waivers"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    level: Mapped[str] = mapped_column(String(16))
+    code: Mapped[str] = mapped_column(String(64))
+    # Exactly one of the three, by level: case → case_id, message → message_id, unit → unit_id.
+    case_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id"), index=True)
+    message_id: Mapped[int | None] = mapped_column(ForeignKey("messages.id"), index=True)
+    unit_id: Mapped[int | None] = mapped_column(ForeignKey("units.id"), index=True)
+    file: Mapped[str] = mapped_column(Text, default="")
+    detail: Mapped[str] = mapped_column(Text, default="")
+    note: Mapped[str] = mapped_column(Text)
+    actor: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now)

@@ -70,12 +70,14 @@ def test_ingest_eml_folder_maildir_mbox_and_export(tmp_path: Path, db_url: str) 
     out = run(tmp_path, "export", "--format", "json", db_url=db_url)
     assert out.returncode == 0, out.stderr
     data = json.loads(out.stdout)
-    assert set(data) == {"campaign", "units", "messages", "cases", "replies"}
+    # Issue 14: the audit trail, an `id` on every row and `waived` on every finding.
+    assert set(data) == {"campaign", "units", "messages", "cases", "replies", "audit"}
     assert data["campaign"] == "2023-green-low-carbon"
     assert {u["name"] for u in data["units"]} == {"北京市", "天津市"}
     assert set(data["units"][0]["cases"]) == {"park", "enterprise", "community", "individual"}
     assert [msg["kind"] for msg in data["messages"]] == ["submission", "submission", "auto_reply"]
     assert set(data["messages"][0]) == {
+        "id",
         "message_id",
         "from",
         "subject",
@@ -102,9 +104,11 @@ def test_ingest_eml_folder_maildir_mbox_and_export(tmp_path: Path, db_url: str) 
         "files",
         "findings",
     }
-    assert set(case["files"][0]) == {"name", "role", "size", "sha256", "caption", "duration_s"}
+    assert set(case["files"][0]) == {
+        "id", "name", "role", "size", "sha256", "caption", "duration_s"
+    }  # fmt: skip
     for f in data["messages"][0]["findings"] + case["findings"]:
-        assert set(f) == {"code", "severity", "detail", "file"}
+        assert set(f) == {"id", "code", "severity", "detail", "file", "waived"}
 
 
 def test_bad_config_exits_2(tmp_path: Path) -> None:

@@ -224,15 +224,16 @@ def test_json_export_keeps_the_spec_shape(
     monkeypatch.setenv("INTAKE_DATA_DIR", str(sqlite_app.settings.data_dir))
     assert main(["export"]) == 0
     data = json.loads(capsys.readouterr().out)
-    assert set(data) == {"campaign", "units", "messages", "cases", "replies"}
+    # Issue 14 added the audit trail, and an `id` on every row (the console's URLs use them).
+    assert set(data) == {"campaign", "units", "messages", "cases", "replies", "audit"}
     assert set(data["units"][0]) == {"name", "cases", "findings"}
     assert set(data["messages"][0]) == {
-        "message_id", "from", "subject", "received_at", "unit", "kind", "state", "findings"
+        "id", "message_id", "from", "subject", "received_at", "unit", "kind", "state", "findings"
     }  # fmt: skip
     assert set(data["cases"][0]) == {
         "id", "unit", "category", "name", "applicant", "contact", "mobile", "address",
         "intro_chars", "order", "status", "message_id", "files", "findings",
     }  # fmt: skip
     assert set(data["cases"][0]["files"][0]) == {
-        "name", "role", "size", "sha256", "caption", "duration_s"
+        "id", "name", "role", "size", "sha256", "caption", "duration_s"
     }  # fmt: skip
