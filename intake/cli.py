@@ -18,7 +18,7 @@ from tqdm import tqdm
 
 from intake import faults
 from intake.app import App
-from intake.commands import poll_command, run_command
+from intake.commands import poll_command, requeue_command, run_command
 from intake.config import ConfigError, load_settings, settings_help
 from intake.daily_job import send_daily_report, write_daily_report
 from intake.demo import run_demo
@@ -41,14 +41,16 @@ def cmd_ingest(app: App, args: argparse.Namespace) -> int:
     counts: Counter[str] = Counter()
     pipeline = app.pipeline
     pipeline.replies = not args.no_replies
-    pipeline.resume_stale()
     bar = tqdm(total=len(files), unit="file", disable=not sys.stderr.isatty(), file=sys.stderr)
     with bar:
         for path in files:
             try:
                 for item in read_messages(path):
                     try:
-                        counts[pipeline.ingest(item.raw, source="files", source_key=item.key)] += 1
+                        outcome = pipeline.ingest(
+                            item.raw, source="files", source_key=item.key, retry_quarantined=True
+                        )
+                        counts[outcome] += 1
                     except Exception:  # e.g. the database went away: say so, go on
                         logging.getLogger("intake").exception("cannot ingest %s", item.key)
                         counts["failed"] += 1
@@ -56,10 +58,20 @@ def cmd_ingest(app: App, args: argparse.Namespace) -> int:
                 logging.getLogger("intake").error("cannot read %s: %s", path, exc)
                 counts["unreadable"] += 1
             bar.update(1)
+    # Work left by a dead run, after the new mail (see intake.claims).
+    pipeline.resume_stale(counts)
     total = sum(counts.values())
     parts = [
         f"{counts[k]} {k}"
-        for k in ("processed", "ignored", "duplicate", "quarantined", "failed", "unreadable")
+        for k in (
+            "processed",
+            "ignored",
+            "duplicate",
+            "deferred",
+            "quarantined",
+            "failed",
+            "unreadable",
+        )
         if counts[k]
     ]
     line = f"ingested {total} message{'s' if total != 1 else ''}"
@@ -157,6 +169,11 @@ def cmd_status(app: App, args: argparse.Namespace) -> int:
     return status_command(app, check=args.check)
 
 
+def cmd_requeue(app: App, args: argparse.Namespace) -> int:
+
+    return requeue_command(app, args.message, args.quarantined)
+
+
 COMMANDS: dict[str, Callable[[App, argparse.Namespace], int]] = {
     "run": cmd_run,
     "poll": cmd_poll,
@@ -167,6 +184,7 @@ COMMANDS: dict[str, Callable[[App, argparse.Namespace], int]] = {
     "retriage": cmd_retriage,
     "report": cmd_report,
     "demo": cmd_demo,
+    "requeue": cmd_requeue,
 }
 
 
@@ -197,6 +215,16 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="queue no automatic replies (a backfill of mail that was answered before)",
     )
+    p = sub.add_parser(
+        "requeue",
+        help="put quarantined messages back and process them (once the cause is removed)",
+        description="Processes again a quarantined message (--message ID, the id in the export "
+        "and the daily report) or every quarantined message (--quarantined), from its stored raw "
+        "bytes.  Exit 1 when one is quarantined again.",
+    )
+    which = p.add_mutually_exclusive_group(required=True)
+    which.add_argument("--message", type=int, metavar="ID", help="the message's id")
+    which.add_argument("--quarantined", action="store_true", help="every quarantined message")
     sub.add_parser("send", help="deliver queued replies (SMTP, or the outbox folder in dry-run)")
     sub.add_parser(
         "retriage", help="re-run all rules over stored files (after a rule or campaign change)"
