@@ -41,8 +41,8 @@ from sqlalchemy.exc import IntegrityError, InterfaceError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from intake.config import Settings
-from intake.locks import pid_alive
 from parsers.mail import parse_mail
+from programs.run import pid_alive
 from store import models as m
 from store import repo
 from store.blobs import sha256_hex

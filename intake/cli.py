@@ -23,6 +23,7 @@ from intake.config import ConfigError, load_settings, settings_help
 from intake.daily_job import send_daily_report, write_daily_report
 from intake.demo import run_demo
 from intake.faults import EXIT_INPUT_FAILED, EXIT_OK, EXIT_USAGE, check_paths
+from intake.leftovers import clean_leftovers
 from intake.logs import configure_console
 from intake.sending import send_queued
 from intake.sources import collect, read_messages
@@ -174,6 +175,9 @@ def cmd_requeue(app: App, args: argparse.Namespace) -> int:
     return requeue_command(app, args.message, args.quarantined)
 
 
+# Commands that do the work a killed run may have left half done: they clean up first.
+WORKING_COMMANDS = ("run", "poll", "ingest", "requeue", "demo")
+
 COMMANDS: dict[str, Callable[[App, argparse.Namespace], int]] = {
     "run": cmd_run,
     "poll": cmd_poll,
@@ -266,6 +270,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         check_paths(settings)
         app = App(settings)
         app.campaign  # noqa: B018 - fail fast with exit 2 on a broken campaign file
+        if args.command in WORKING_COMMANDS:
+            clean_leftovers(settings)
         return COMMANDS[args.command](app, args)
     except Exception as exc:
         # A setting that is wrong, or a server that is not there: one line, no traceback.

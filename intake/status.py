@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 
 from intake.app import App
 from intake.job_state import STATE_FILE, StateFile
-from intake.locks import pid_alive
+from programs.run import pid_alive
 from store import models as m
 
 # A poll is overdue when nothing succeeded for this many poll intervals (plus a margin for a
