@@ -145,6 +145,12 @@ def _problems(status: Status, poll_minutes: float, imap_configured: bool) -> lis
             problems.append(f"last poll of {src.name} failed: {src.last_error or '?'}")
         elif src.last_success_at is None or status.now - src.last_success_at > stale:
             problems.append(f"no successful poll of {src.name} for over {_ago(stale)}")
+    if status.messages.get("quarantined"):
+        # Mail that nobody has answered: a staff member must look (and `intake requeue`).
+        problems.append(
+            f"{status.messages['quarantined']} quarantined message(s) not yet handled "
+            "(see the daily report; `intake requeue --message ID` once the cause is removed)"
+        )
     for job, info in sorted(status.jobs.items()):
         if info.get("last_error_at") and info.get("last_error_at", "") >= info.get(
             "last_ok_at", ""

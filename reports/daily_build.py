@@ -94,6 +94,7 @@ def build_report(
             error=(msg.error or "").strip().splitlines()[-1] if msg.error else None,
             cases=cases_per_message.get(msg.id, 0),
             findings=by_message.get(msg.id, []),
+            attempts=msg.attempts,
         )
         for msg in messages
     }

@@ -169,6 +169,7 @@ class MessageView:
     error: str | None
     cases: int
     findings: list[FindingView]
+    attempts: int = 0
 
 
 @dataclass
