@@ -13,8 +13,10 @@ import signal
 import subprocess
 import sys
 import time
+from collections import Counter
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +29,7 @@ from intake.service import Service
 from samples.cases import case_zip, submission
 from samples.word97 import make_form_doc, soffice_path
 from store import models as m
+from store.blobs import sha256_hex
 from tests.conftest import ROOT, make_app
 from tests.dovecot import Dovecot, MailUser, _children, imap_app, mail
 
@@ -94,6 +97,18 @@ def processes_with(marker: str) -> list[int]:
     return found
 
 
+def gone(marker: str) -> bool:
+    return not processes_with(marker)
+
+
+def wait_until_due(app: App) -> None:
+    """Until the message's retry delay has passed."""
+    dues = [msg.next_attempt_at for msg in rows(app) if msg.next_attempt_at is not None]
+    if dues:
+        latest = max(dues)
+        wait_for(lambda: datetime.now(UTC) >= latest, timeout=10)
+
+
 @pytest.fixture
 def fresh_app(tmp_path: Path, sqlite_url: str) -> Iterator[App]:
     app = make_app(tmp_path, sqlite_url)
@@ -124,11 +139,7 @@ def test_killed_five_times_while_converting_then_processed_and_answered_once(
     kill_times: list[float] = []
     for _ in range(5):
         # A dead run's claim waits before it is taken up again (the mail-queue delay).
-        msg = next(iter(rows(app)), None)
-        if msg is not None and msg.next_attempt_at is not None:
-            # A dead run's claim waits before it is taken up again (the mail-queue delay).
-            due = msg.next_attempt_at
-            wait_for(lambda due=due: datetime.now(UTC) >= due, timeout=10)
+        wait_until_due(app)
         with (tmp_path / "ingest.log").open("ab") as log:
             proc = subprocess.Popen(
                 intake("ingest", str(eml)), env=env, stdout=log, stderr=subprocess.STDOUT
@@ -136,7 +147,7 @@ def test_killed_five_times_while_converting_then_processed_and_answered_once(
         started = time.monotonic()
         try:
             marker = f"intake-soffice-{proc.pid}-"
-            soffice = wait_for(lambda marker=marker: processes_with(marker), timeout=60)
+            soffice = wait_for(partial(processes_with, marker), timeout=60)
             assert soffice, "LibreOffice never started: " + (tmp_path / "ingest.log").read_text()
             proc.send_signal(signal.SIGKILL)
             proc.wait(timeout=10)
@@ -145,15 +156,14 @@ def test_killed_five_times_while_converting_then_processed_and_answered_once(
                 proc.kill()
         kill_times.append(time.monotonic() - started)
         # Nothing outlives the service: LibreOffice dies with it.
-        assert wait_for(lambda marker=marker: not processes_with(marker), timeout=5)
+        assert wait_for(partial(gone, marker), timeout=5)
         [msg] = rows(app)
         # Identity first: committed with the claim, before any attachment was read.
         assert msg.state == "received"
         assert msg.message_id == "doc-kill@sthjj.beijing.gov.cn"
         assert msg.subject == "北京市低碳发展典型案例申报材料" and msg.sender
     assert list(tmp.glob("intake-soffice-*")), "the killed runs left their temp folders"
-    [msg] = rows(app)
-    wait_for(lambda: datetime.now(UTC) >= (msg.next_attempt_at or datetime.now(UTC)), 10)
+    wait_until_due(app)
     started = time.monotonic()
     done = subprocess.run(
         intake("ingest", str(eml)), env=env, capture_output=True, text=True, timeout=180
@@ -230,7 +240,9 @@ def test_thirty_random_kills_over_twenty_messages_lose_and_repeat_nothing(
         app.engine.dispose()
     states = [r.state for r in rows(app)]
     ids = [r.message_id for r in rows(app)]
-    assert sorted(ids) == sorted({f"imap-test-{n}-@sthjj.beijing.gov.cn" for n in range(1, 21)})
+    assert sorted(i or "" for i in ids) == sorted(
+        {f"imap-test-{n}-@sthjj.beijing.gov.cn" for n in range(1, 21)}
+    )
     assert set(states) <= {"processed", "ignored"}, states
     attempts = sum(r.attempts for r in rows(app))
     assert len({r.message_id for r in replies(app)}) == len(replies(app)) == 20
@@ -366,7 +378,7 @@ def test_a_dead_claim_waits_a_growing_delay_and_is_quarantined_only_after_time(
             now = datetime.now(UTC)
             s.add(
                 m.Message(
-                    raw_sha256=__import__("hashlib").sha256(raw).hexdigest(),
+                    raw_sha256=sha256_hex(raw),
                     state="received",
                     attempts=3,
                     attempts_since=now - timedelta(minutes=5),
@@ -384,5 +396,42 @@ def test_a_dead_claim_waits_a_growing_delay_and_is_quarantined_only_after_time(
         assert app.pipeline.resume_stale() == 1
         [msg] = rows(app)
         assert (msg.state, msg.attempts) == ("processed", 4)
+    finally:
+        app.engine.dispose()
+
+
+def test_a_message_that_keeps_killing_the_process_is_quarantined_after_the_minimum_time(
+    tmp_path: Path, sqlite_url: str
+) -> None:
+    from datetime import timedelta
+
+    from intake.claims import claim_owner
+
+    app = make_app(tmp_path, sqlite_url, retry_limit="3", quarantine_after_s="3600")
+    raw = submission("北京市", message_id="<killer@x>")
+    gone = subprocess.Popen(["true"])
+    gone.wait()
+    now = datetime.now(UTC)
+    try:
+        with app.sessions() as s, s.begin():
+            s.add(
+                m.Message(
+                    raw_sha256=sha256_hex(raw),
+                    state="received",
+                    attempts=3,
+                    attempts_since=now - timedelta(hours=2),
+                    next_attempt_at=now - timedelta(seconds=1),
+                    claimed_by=f"{claim_owner().rsplit(':', 1)[0]}:{gone.pid}",
+                    claimed_at=now - timedelta(minutes=10),
+                    message_id="killer@x",
+                    subject="北京市低碳发展典型案例申报材料",
+                )
+            )
+        app.blobs.put(raw)
+        counts: Counter[str] = Counter()
+        assert app.pipeline.resume_stale(counts) == 1
+        assert counts == {"quarantined": 1}
+        [msg] = rows(app)
+        assert msg.state == "quarantined" and "stopped 3 times" in (msg.error or "")
     finally:
         app.engine.dispose()
