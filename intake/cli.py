@@ -211,7 +211,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sub.add_parser("poll", help="one IMAP poll cycle, then exit (for cron)")
     p = sub.add_parser("status", help="heartbeat, job outcomes and the units × categories table")
-    p.add_argument("--check", action="store_true", help="exit 1 when polls fail or are overdue")
+    p.add_argument("--check", action="store_true", help="exit 1 when polls fail or are overdue, or mail is quarantined")
     p = sub.add_parser("ingest", help="process .eml files, folders, Maildirs or mbox files")
     p.add_argument("paths", nargs="+", metavar="PATH")
     p.add_argument(

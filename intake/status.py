@@ -322,8 +322,9 @@ def render_table(status: Status) -> list[str]:
 
 def status_command(app: App, check: bool = False) -> int:
     """`intake status`: print the state; with `check`, exit 1 when the service is not doing
-    its job (polls failing or overdue, a job failing) — for a container health check or a
-    monitoring cron.  Quarantined mail and failed replies are staff work, not ill health."""
+    its job (polls failing or overdue, a job failing) or mail sits quarantined (nobody has
+    answered it: someone must look) — for a container health check or a monitoring cron.
+    Failed replies are staff work, not ill health."""
     status = collect(app)
     sys.stdout.write(render(status, app.settings.timezone))
     return 1 if check and not status.healthy else 0
