@@ -435,3 +435,30 @@ def test_a_message_that_keeps_killing_the_process_is_quarantined_after_the_minim
         assert msg.state == "quarantined" and "stopped 3 times" in (msg.error or "")
     finally:
         app.engine.dispose()
+
+
+def test_leftovers_of_killed_runs_are_cleaned_and_live_ones_kept(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from intake.config import load_settings
+    from intake.leftovers import clean_leftovers
+
+    tmp = tmp_path / "tmp"
+    tmp.mkdir()
+    monkeypatch.setattr("tempfile.tempdir", str(tmp))
+    gone = subprocess.Popen(["true"])
+    gone.wait()
+    dead = tmp / f"intake-soffice-{gone.pid}-abc"
+    live = tmp / f"intake-soffice-{os.getpid()}-def"
+    for d in (dead, live):
+        (d / "run1").mkdir(parents=True)
+    settings = load_settings(environ={"INTAKE_DATA_DIR": str(tmp_path / "var")})
+    blobs = settings.blob_dir / "ab" / "cd"
+    blobs.mkdir(parents=True)
+    old, fresh = blobs / ".tmp-old", blobs / ".tmp-fresh"
+    old.write_bytes(b"half")
+    fresh.write_bytes(b"being written")
+    os.utime(old, (time.time() - 7200, time.time() - 7200))
+    assert clean_leftovers(settings) == 2
+    assert not dead.exists() and live.exists()
+    assert not old.exists() and fresh.exists()
