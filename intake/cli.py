@@ -20,13 +20,14 @@ from tqdm import tqdm
 from intake import faults
 from intake.app import App
 from intake.campaign_commands import NO_CAMPAIGN_NEEDED, add_parsers, cmd_campaign, cmd_selected
-from intake.commands import poll_command, run_command
+from intake.commands import poll_command, requeue_command, run_command
 from intake.config import load_settings, settings_help
 from intake.console.auth import AccountError, add_account, remove_account
 from intake.console.server import serve
 from intake.daily_job import send_daily_report, write_daily_report
 from intake.demo import run_demo
 from intake.faults import EXIT_INPUT_FAILED, EXIT_OK, EXIT_USAGE, check_paths
+from intake.leftovers import clean_leftovers
 from intake.logs import configure_console, reported_by_caller
 from intake.reply_actions import ReplyActionError, act_on_reply
 from intake.sending import send_queued
@@ -46,14 +47,16 @@ def cmd_ingest(app: App, args: argparse.Namespace) -> int:
     counts: Counter[str] = Counter()
     pipeline = app.pipeline
     pipeline.replies = not args.no_replies
-    pipeline.resume_stale()
     bar = tqdm(total=len(files), unit="file", disable=not sys.stderr.isatty(), file=sys.stderr)
     with bar:
         for path in files:
             try:
                 for item in read_messages(path):
                     try:
-                        counts[pipeline.ingest(item.raw, source="files", source_key=item.key)] += 1
+                        outcome = pipeline.ingest(
+                            item.raw, source="files", source_key=item.key, retry_quarantined=True
+                        )
+                        counts[outcome] += 1
                     except Exception:  # e.g. the database went away: say so, go on
                         logging.getLogger("intake").exception("cannot ingest %s", item.key)
                         counts["failed"] += 1
@@ -61,10 +64,20 @@ def cmd_ingest(app: App, args: argparse.Namespace) -> int:
                 logging.getLogger("intake").error("cannot read %s: %s", path, exc)
                 counts["unreadable"] += 1
             bar.update(1)
+    # Work left by a dead run, after the new mail (see intake.claims).
+    pipeline.resume_stale(counts)
     total = sum(counts.values())
     parts = [
         f"{counts[k]} {k}"
-        for k in ("processed", "ignored", "duplicate", "quarantined", "failed", "unreadable")
+        for k in (
+            "processed",
+            "ignored",
+            "duplicate",
+            "deferred",
+            "quarantined",
+            "failed",
+            "unreadable",
+        )
         if counts[k]
     ]
     line = f"ingested {total} message{'s' if total != 1 else ''}"
@@ -212,6 +225,14 @@ def cmd_replies(app: App, args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_requeue(app: App, args: argparse.Namespace) -> int:
+
+    return requeue_command(app, args.message, args.quarantined)
+
+
+# Commands that do the work a killed run may have left half done: they clean up first.
+WORKING_COMMANDS = ("run", "poll", "ingest", "requeue", "demo")
+
 COMMANDS: dict[str, Callable[[App, argparse.Namespace], int]] = {
     "run": cmd_run,
     "poll": cmd_poll,
@@ -227,6 +248,7 @@ COMMANDS: dict[str, Callable[[App, argparse.Namespace], int]] = {
     "web": cmd_web,
     "staff": cmd_staff,
     "replies": cmd_replies,
+    "requeue": cmd_requeue,
 }
 
 
@@ -249,7 +271,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sub.add_parser("poll", help="one IMAP poll cycle, then exit (for cron)")
     p = sub.add_parser("status", help="heartbeat, job outcomes and the units × categories table")
-    p.add_argument("--check", action="store_true", help="exit 1 when polls fail or are overdue")
+    p.add_argument("--check", action="store_true", help="exit 1 when polls fail or are overdue, or mail is quarantined")
     p = sub.add_parser("ingest", help="process .eml files, folders, Maildirs or mbox files")
     p.add_argument("paths", nargs="+", metavar="PATH")
     p.add_argument(
@@ -257,6 +279,16 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="queue no automatic replies (a backfill of mail that was answered before)",
     )
+    p = sub.add_parser(
+        "requeue",
+        help="put quarantined messages back and process them (once the cause is removed)",
+        description="Processes again a quarantined message (--message ID, the id in the export "
+        "and the daily report) or every quarantined message (--quarantined), from its stored raw "
+        "bytes.  Exit 1 when one is quarantined again.",
+    )
+    which = p.add_mutually_exclusive_group(required=True)
+    which.add_argument("--message", type=int, metavar="ID", help="the message's id")
+    which.add_argument("--quarantined", action="store_true", help="every quarantined message")
     sub.add_parser("send", help="deliver queued replies (SMTP, or the outbox folder in dry-run)")
     sub.add_parser(
         "retriage", help="re-run all rules over stored files (after a rule or campaign change)"
@@ -326,6 +358,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         app = App(settings)
         if args.command not in NO_CAMPAIGN_NEEDED:
             app.campaign  # noqa: B018 - fail fast with exit 2 on a broken campaign file
+        if args.command in WORKING_COMMANDS:
+            clean_leftovers(settings)
         return COMMANDS[args.command](app, args)
     except Exception as exc:
         # A setting that is wrong, or a server that is not there: one line, no traceback.

@@ -130,3 +130,20 @@ def poll_summary(result: imap.PollResult) -> str:
     if result.error:
         line += f"; FAILED: {result.error}"
     return line
+
+
+def requeue_command(app: App, message: int | None, quarantined: bool) -> int:
+    """`intake requeue`: put quarantined messages back and process them now (once the cause
+    is removed); exit 1 when one ends quarantined again."""
+    if (message is None) == (not quarantined):
+        print("intake: give --message ID or --quarantined", file=sys.stderr)
+        return EXIT_USAGE
+    try:
+        counts = app.pipeline.requeue(message)
+    except LookupError as exc:
+        print(f"intake: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    total = sum(counts.values())
+    parts = ", ".join(f"{n} {k}" for k, n in sorted(counts.items()))
+    print(f"requeued {total} message{'s' if total != 1 else ''}" + (f": {parts}" if parts else ""))
+    return EXIT_INPUT_FAILED if counts.get("quarantined") else EXIT_OK

@@ -37,6 +37,9 @@ DOCUMENTED = {
     "INTAKE_WEB_HOST": "staff console address; also _PORT (default 127.0.0.1:8470)",
     "INTAKE_WEB_BASE_URL": "the console's URL as staff open it; the daily report links to it",
     "INTAKE_REPLY_REVIEW": "none, deficiency or all: which replies wait for staff approval",
+    "INTAKE_RETRY_FIRST_S": "wait before retrying a message whose run died (default 60, doubling)",
+    "INTAKE_RETRY_LIMIT": "attempts before such a message is quarantined (default 5; also"
+    " INTAKE_QUARANTINE_AFTER_S, default 3600, and INTAKE_RETRY_MAX_S)",
 }
 
 
@@ -87,6 +90,9 @@ class Settings:
     imap_processed_flag: str = ""
     imap_move_to: str = ""
     imap_idle: bool = False
+    # Re-issue IDLE this often (s): well inside RFC 2177's 29 min and the 5 min of common NATs,
+    # and each renewal also proves the connection is still there.
+    imap_idle_renew_s: float = 120.0
     smtp_host: str = ""
     smtp_port: int = 0
     smtp_user: str = ""
@@ -109,6 +115,13 @@ class Settings:
     web_upload_max_mb: int = 512
     # Which replies wait in `held` until staff approve them: none, deficiency notices, all.
     reply_review: str = "none"
+    # A message whose processing was cut short by the process dying (see `intake.claims`):
+    # retried after retry_first_s, then twice as long each time (capped at retry_max_s), and
+    # quarantined only after retry_limit attempts that span at least quarantine_after_s.
+    retry_first_s: float = 60.0
+    retry_max_s: float = 3600.0
+    retry_limit: int = 5
+    quarantine_after_s: float = 3600.0
 
     def __post_init__(self) -> None:
         if not self.database_url:

@@ -1,14 +1,17 @@
 """IMAP IDLE: hear about new mail at once instead of at the next scheduled poll.
 
 Owns the IDLE connection (its own, read-only), telling the service when the server announces
-new mail, renewing IDLE, and reconnecting with exponential backoff when the connection drops
-or the server restarts.  The scheduled poll stays the fallback for anything IDLE misses.
+new mail, renewing IDLE (`imap_idle_renew_s`), noticing within a second that the connection
+dropped (EOF, BYE or a socket error), reconnecting with exponential backoff (1 s doubling,
+capped at 30 s) and asking for a poll right after each reconnect, which fetches by UID what
+arrived meanwhile.  The scheduled poll stays the fallback for anything IDLE misses.
 """
 
 from __future__ import annotations
 
 import contextlib
 import logging
+import select
 import threading
 import time
 from collections.abc import Callable
@@ -29,10 +32,13 @@ from intake.logs import event
 
 log = logging.getLogger(__name__)
 
-# RFC 2177 asks to re-issue IDLE at least every 29 minutes.  We do it every 5: imapclient's
-# idle_check swallows an EOF, so a connection dropped without a BYE (server killed, NAT
-# timeout) only shows when we next send a command.
-IDLE_RENEW_S = 5 * 60
+# RFC 2177 asks to re-issue IDLE at least every 29 minutes; NATs forget quiet connections after
+# about 5.  The service uses the `imap_idle_renew_s` setting (2 min by default): each renewal is
+# also a round trip that proves the connection still works.
+IDLE_RENEW_S = 2 * 60
+# Waits between reconnects: 1, 2, 4 … s, at most this, so a restarted server is back in IDLE
+# within seconds of coming up.
+IDLE_BACKOFF_MAX = 30.0
 
 
 def idle_loop(
@@ -41,13 +47,14 @@ def idle_loop(
     stop: threading.Event,
     *,
     check_s: float = 1.0,
-    renew_s: float = IDLE_RENEW_S,
-    backoff: tuple[float, float] = (BACKOFF_FIRST, 300.0),
+    renew_s: float | None = None,
+    backoff: tuple[float, float] = (BACKOFF_FIRST, IDLE_BACKOFF_MAX),
 ) -> None:
     """Wait for new mail with IDLE on a connection of its own and call `on_new_mail` when the
     server announces some.  Runs until `stop` is set; the scheduled poll is the fallback for
     anything IDLE misses (a dropped connection, a server without IDLE)."""
     connected = False
+    renew = renew_s or settings.imap_idle_renew_s or IDLE_RENEW_S
 
     def before_reconnect(state: RetryCallState) -> None:
         text, wait_s = failure(state)
@@ -82,7 +89,7 @@ def idle_loop(
                     on_new_mail()
                     # Listening again: the next drop waits the first delay, not a doubled one.
                     attempt.retry_state.attempt_number = 1
-                    _listen(client, on_new_mail, stop, check_s, renew_s)
+                    _listen(client, on_new_mail, stop, check_s, renew)
                 finally:
                     disconnect(client)
 
@@ -97,15 +104,28 @@ def _listen(
     """Call `on_new_mail` on each EXISTS until `stop` is set; raises when the connection ends."""
     since = time.monotonic()
     while not stop.is_set():
-        responses = client.idle_check(timeout=check_s)
+        responses = list(client.idle_check(timeout=check_s))
+        if (not responses and _readable(client)) or time.monotonic() - since > renew_s:
+            # A closed connection (server killed: EOF; reset: socket error) makes the socket
+            # readable with nothing to read, and imapclient's idle_check swallows that.  Ending
+            # IDLE is a round trip: it raises when the server is gone (and we reconnect), and
+            # otherwise renews IDLE, as RFC 2177 asks anyway.
+            responses += client.idle_done()[1]
+            client.idle()
+            since = time.monotonic()
         if any(len(r) > 1 and r[1] == b"EXISTS" for r in responses):
             on_new_mail()
         if any(r and r[0] == b"BYE" for r in responses):
             # The server is shutting down (restart): reconnect.  Mail that arrives
             # meanwhile is caught by the poll that follows our reconnect.
             raise ConnectionResetError("server said BYE")
-        if time.monotonic() - since > renew_s:
-            client.idle_done()
-            client.idle()
-            since = time.monotonic()
     client.idle_done()
+
+
+def _readable(client: IMAPClient) -> bool:
+    """Has the socket something (or an end, or an error) to report right now?"""
+    try:
+        ready, _, failed = select.select([client.socket()], [], [client.socket()], 0)
+    except (OSError, ValueError):  # closed under us
+        return True
+    return bool(ready or failed)

@@ -16,7 +16,8 @@ What makes this safe to run unattended, against an inbox staff also read by hand
   opened read-only otherwise.  Nothing is ever deleted except by a server-side MOVE.
 - **Reconnects** with exponential backoff (tenacity) when the connection drops or the server
   restarts, resuming from the stored mark.  A message that keeps failing is quarantined by the
-  pipeline (after a bounded number of attempts when it crashes the process) and does not block the rest.
+  pipeline (when it keeps crashing the process: after several attempts spread over time, see
+  `intake.claims`) and does not block the rest; such messages are resumed after new mail.
 - **One poll at a time**, also across processes (`intake.locks`).
 
 This module owns the `Poller` (one poll: fetch, ingest, mark, reconnect); logging in and what
@@ -164,17 +165,13 @@ class Poller:
                 result.status = "skipped"
                 event(log, "poll.skipped", source=self.source, reason="another poll is running")
                 return result
-            # A run that died mid-message left it claimed; its raw bytes are stored, and the
-            # mailbox mark may already be past it, so finish it from the store.
-            try:
-                resumed = self.app.pipeline.resume_stale()
-            except Exception:  # the poll below records the database trouble in the heartbeat
-                log.exception("poll.resume_failed")
-                resumed = 0
-            if resumed:
-                event(log, "poll.resumed", source=self.source, messages=resumed)
             errors: list[str] = []
             self._reconnecting(result, errors)
+            # A run that died mid-message left it claimed; its raw bytes are stored, and the
+            # mailbox mark may already be past it, so finish it from the store — after new
+            # mail, so that a message that keeps killing the process holds up nothing else.
+            if not self.stop.is_set():
+                self._resume(result)
             imap_source.record_poll(
                 self.app.sessions,
                 self.source,
@@ -196,6 +193,16 @@ class Poller:
             error=result.error,
         )
         return result
+
+    def _resume(self, result: PollResult) -> None:
+        resumed: Counter[str] = Counter()
+        try:
+            self.app.pipeline.resume_stale(resumed)
+        except Exception:  # the database, most likely: the next poll tries again
+            log.exception("poll.resume_failed")
+        if resumed:
+            result.counts.update(resumed)
+            event(log, "poll.resumed", source=self.source, counts=dict(resumed))
 
     def _reconnecting(self, result: PollResult, errors: list[str]) -> None:
         """Sessions until one finishes: on connection trouble wait 1, 2, 4 … s (up to the cap)

@@ -32,17 +32,6 @@ from sqlalchemy import Engine, text
 log = logging.getLogger(__name__)
 
 
-def pid_alive(pid: int) -> bool:
-    """Is a process of this id running on this host (ours or another user's)?"""
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
 def lock_key(name: str) -> int:
     """A stable signed 64-bit key for pg_advisory_lock, from a readable name."""
     return int.from_bytes(hashlib.sha256(name.encode()).digest()[:8], "big", signed=True)

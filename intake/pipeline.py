@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+from collections import Counter
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Literal
@@ -43,7 +44,8 @@ from validators.registry import judge_message
 
 log = logging.getLogger(__name__)
 
-Outcome = Literal["processed", "ignored", "duplicate", "quarantined"]
+# "deferred": a dead run's claim whose retry delay has not passed yet (`intake.claims`).
+Outcome = Literal["processed", "ignored", "duplicate", "deferred", "quarantined"]
 
 
 @dataclass
@@ -69,17 +71,28 @@ class Pipeline:
         source: str = "files",
         source_key: str | None = None,
         arrived_at: datetime | None = None,
+        retry_quarantined: bool = False,
     ) -> Outcome:
+        """Store, claim and process one message.  `retry_quarantined`: the same bytes handed
+        in again by staff (`intake ingest`, `intake requeue`) replay a quarantined message."""
         digest = sha256_hex(raw)
         dedupe_key = claims.dedupe_key(raw)
-        if claims.is_known(self.sessions, digest, dedupe_key):
+        if claims.is_known(self.sessions, digest, dedupe_key, retry_quarantined):
             return "duplicate"
         self.blobs.put(raw)
         claimed = claims.claim(
-            self.sessions, raw, digest, dedupe_key, source, source_key, arrived_at
+            self.sessions,
+            raw,
+            digest,
+            dedupe_key,
+            source,
+            source_key,
+            arrived_at,
+            claims.Retry.from_settings(self.settings),
+            retry_quarantined,
         )
-        if claimed is None:
-            return "duplicate"
+        if isinstance(claimed, str):
+            return claimed
         try:
             with self.sessions() as session, session.begin():
                 msg = session.get_one(m.Message, claimed)
@@ -100,12 +113,24 @@ class Pipeline:
             claims.quarantine(self.sessions, claimed, exc)
             return "quarantined"
 
-    def resume_stale(self) -> int:
-        """Finish messages whose claim was left by a dead run; their raw bytes are stored."""
+    def resume_stale(self, counts: Counter[str] | None = None) -> int:
+        """Finish messages whose claim was left by a dead run and whose retry is due; their raw
+        bytes are stored.  Call it after new mail: a message that keeps killing the process
+        must not hold up the others.  Outcomes are added to `counts`."""
         stale = claims.stale_claims(self.sessions)
         for digest, key in stale:
-            self.ingest(self.blobs.get(digest), source_key=key)
+            outcome = self.ingest(self.blobs.get(digest), source_key=key)
+            if counts is not None:
+                counts[outcome] += 1
         return len(stale)
+
+    def requeue(self, message_pk: int | None = None) -> Counter[str]:
+        """`intake requeue`: put quarantined messages back and process them now.
+        Raises LookupError when the message given is not there or not quarantined."""
+        counts: Counter[str] = Counter()
+        for digest in claims.requeue(self.sessions, message_pk):
+            counts[self.ingest(self.blobs.get(digest), retry_quarantined=True)] += 1
+        return counts
 
     # -- work ----------------------------------------------------------------------------------
 

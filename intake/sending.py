@@ -12,6 +12,7 @@ Reply states (`replies.state`):
                          │ permanent refusal (5xx) ─────────▶ failed
                          │ no answer to the end of DATA ────▶ unknown (reported; never resent)
                          └ the process died while `sending` ─▶ unknown (next run; never resent)
+                           (dry-run: `sent` if its outbox file exists, else `queued` again)
 
 A `held` reply (`reply_review`) and a `cancelled` one are never picked up here: only `queued`
 is due; staff move held replies on in the console (`intake.reply_actions`).
@@ -48,7 +49,7 @@ from intake.config import Settings
 from intake.faults import ServerUnreachable
 from intake.locks import file_lock
 from intake.reply_mime import addresses, sender_identity
-from intake.transport import DeliveryError, Transport, make_transport
+from intake.transport import DeliveryError, Transport, eml_name, make_transport
 from store import models as m
 from store.blobs import BlobStore
 
@@ -125,7 +126,7 @@ def send_queued(
             summary.error = "another send run is in progress"
             return summary
         now = now or datetime.now(UTC)
-        summary.unknown = _recover_interrupted(sessions)
+        summary.unknown = _recover_interrupted(sessions, settings)
         due = _due_ids(sessions, now)
         summary.waiting = _waiting(sessions, now)
         if not due:
@@ -158,10 +159,22 @@ def send_queued(
 Outcome = Literal["sent", "retrying", "failed", "unknown", "skipped"]
 
 
-def _recover_interrupted(sessions: sessionmaker[Session]) -> int:
+def _recover_interrupted(sessions: sessionmaker[Session], settings: Settings) -> int:
+    """Replies a dead run left `sending`: SMTP ones become `unknown` (they may have been
+    delivered); a dry-run one is `sent` if its outbox file is there, else `queued` again
+    (nothing left the machine, so writing it again duplicates nothing).  The number unknown."""
+    unknown = 0
     with sessions() as session, session.begin():
         stuck = session.scalars(select(m.Reply).where(m.Reply.state == "sending")).all()
         for reply in stuck:
+            if settings.dry_run:
+                written = (settings.outbox / eml_name(reply)).exists()
+                reply.state = "sent" if written else "queued"
+                reply.sent_at = datetime.now(UTC) if written else None
+                reply.next_attempt_at = None
+                log.warning("reply %s: interrupted dry-run write, now %s", reply.id, reply.state)
+                continue
+            unknown += 1
             reply.state = "unknown"
             reply.next_attempt_at = None
             reply.error = (
@@ -169,7 +182,7 @@ def _recover_interrupted(sessions: sessionmaker[Session]) -> int:
                 "recording the result; it may or may not have been delivered and is not resent"
             )
             log.error("reply %s to %s: delivery unknown, not resent", reply.id, reply.to_addr)
-        return len(stuck)
+        return unknown
 
 
 def _due_clause(now: datetime) -> Any:

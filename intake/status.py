@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 from intake.app import App
 from intake.health import check_all
 from intake.job_state import STATE_FILE, StateFile
-from intake.locks import pid_alive
+from programs.run import pid_alive
 from store import models as m
 
 # A poll is overdue when nothing succeeded for this many poll intervals (plus a margin for a
@@ -149,6 +149,12 @@ def _problems(status: Status, poll_minutes: float, imap_configured: bool) -> lis
             problems.append(f"last poll of {src.name} failed: {src.last_error or '?'}")
         elif src.last_success_at is None or status.now - src.last_success_at > stale:
             problems.append(f"no successful poll of {src.name} for over {_ago(stale)}")
+    if status.messages.get("quarantined"):
+        # Mail that nobody has answered: a staff member must look (and `intake requeue`).
+        problems.append(
+            f"{status.messages['quarantined']} quarantined message(s) not yet handled "
+            "(see the daily report; `intake requeue --message ID` once the cause is removed)"
+        )
     for job, info in sorted(status.jobs.items()):
         if info.get("last_error_at") and info.get("last_error_at", "") >= info.get(
             "last_ok_at", ""
@@ -326,8 +332,9 @@ def render_table(status: Status) -> list[str]:
 
 def status_command(app: App, check: bool = False) -> int:
     """`intake status`: print the state; with `check`, exit 1 when the service is not doing
-    its job (polls failing or overdue, a job failing) — for a container health check or a
-    monitoring cron.  Quarantined mail and failed replies are staff work, not ill health."""
+    its job (polls failing or overdue, a job failing) or mail sits quarantined (nobody has
+    answered it: someone must look) — for a container health check or a monitoring cron.
+    Failed replies are staff work, not ill health."""
     status = collect(app)
     if check:
         # Name what fails where a setting meets the world (folders, servers, tools).

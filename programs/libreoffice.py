@@ -4,7 +4,11 @@ A cold LibreOffice start costs about 0.7 s, a file in an already running process
 callers should hand over every form of a message (or a whole run) in one call.
 
 Each call gets its own profile and `HOME`: two processes sharing a profile fail (exit 1, no
-output). LibreOffice exits 0 even when a file could not be loaded, so success is judged by the
+output).  The real worker `soffice.bin` is started directly when it sits beside the `soffice`
+wrapper script (which would start it as a grandchild through `oosplash`): the kernel's
+parent-death signal (`programs.run`) then reaches the process doing the work, and nothing
+outlives a killed service.  Temp folders are named `intake-soffice-<pid>-…`, so that
+`clean_leftovers` can remove the ones of dead runs at start. LibreOffice exits 0 even when a file could not be loaded, so success is judged by the
 output file alone. Inputs are written under index-based names, never the unit's file name.
 """
 
@@ -19,7 +23,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from programs.run import ProgramMissing, run
+from programs.run import ProgramMissing, pid_alive, run
 
 ZIP_MAGIC = b"PK\x03\x04"
 
@@ -63,17 +67,47 @@ class Document:
     ext: str
 
 
+TEMP_PREFIX = "intake-soffice-"
+# soffice.bin's "restart me" exit status (E_NORMAL_RESTART), normally handled by oosplash.
+_RESTART = 81
+
+
 def find_soffice(binary: str | None = None) -> str:
-    """The LibreOffice binary to run: `binary` if given, else `soffice` or `libreoffice` on PATH."""
+    """The LibreOffice binary to run: `binary` if given, else `soffice` or `libreoffice` on PATH;
+    the `soffice.bin` beside the wrapper script when there is one (see the module docstring)."""
     if binary is not None:
         found = shutil.which(binary)
         if found is None:
             raise ConverterUnavailable(f"LibreOffice binary not found: {binary}")
-        return found
-    found = shutil.which("soffice") or shutil.which("libreoffice")
-    if found is None:
-        raise ConverterUnavailable("LibreOffice (soffice) is not installed")
+    else:
+        found = shutil.which("soffice") or shutil.which("libreoffice")
+        if found is None:
+            raise ConverterUnavailable("LibreOffice (soffice) is not installed")
+    real = Path(found).resolve()
+    worker = real.with_name("soffice.bin")
+    if real.name in ("soffice", "libreoffice") and os.access(worker, os.X_OK):
+        return str(worker)
     return found
+
+
+def clean_leftovers(folder: Path | None = None) -> int:
+    """Remove the temp folders of conversions whose process is gone (a killed run); the
+    number removed.  Folders of live processes (another `intake` command) are left alone."""
+    root = folder or Path(tempfile.gettempdir())
+    removed = 0
+    try:
+        entries = list(root.glob(TEMP_PREFIX + "*"))
+    except OSError:
+        return 0
+    for entry in entries:
+        pid = entry.name[len(TEMP_PREFIX) :].split("-", 1)[0]
+        if not pid.isdigit() or pid_alive(int(pid)) or not entry.is_dir():
+            continue
+        shutil.rmtree(entry, ignore_errors=True)
+        removed += 1
+    return removed
+
+    return True
 
 
 def convert(
@@ -100,7 +134,7 @@ def convert(
     for start in range(0, len(documents), _MAX_BATCH):
         chunk = list(range(start, min(start + _MAX_BATCH, len(documents))))
         with tempfile.TemporaryDirectory(
-            prefix="intake-soffice-", ignore_cleanup_errors=True
+            prefix=f"{TEMP_PREFIX}{os.getpid()}-", ignore_cleanup_errors=True
         ) as tmp:
             _convert_batch(Path(tmp), exe, documents, chunk, results, timeout)
     return [
@@ -205,8 +239,14 @@ def _run_soffice(
     }
     env.pop("DISPLAY", None)
     try:
-        # soffice is a wrapper script around soffice.bin: programs.run kills the whole group.
+        # `exe` may be the wrapper script around soffice.bin: programs.run kills the whole group.
         done = run(cmd, timeout=timeout, env=env, cwd=run_dir)
+        # soffice.bin asks to be started again after it set up a fresh profile (exit 81), as
+        # the `oosplash` launcher we bypass would do.
+        for _ in range(2):
+            if done.returncode != _RESTART:
+                break
+            done = run(cmd, timeout=timeout, env=env, cwd=run_dir)
     except ProgramMissing as exc:
         raise ConverterUnavailable(f"cannot start LibreOffice ({exe}): {exc}") from exc
     if done.timed_out:

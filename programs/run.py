@@ -91,6 +91,17 @@ def run(
     return Completed(tuple(argv), proc.returncode, out, err, time.monotonic() - started)
 
 
+def pid_alive(pid: int) -> bool:
+    """Is a process of this id running on this host (ours or another user's)?"""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
 def kill_group(proc: subprocess.Popen[bytes]) -> None:
     """Kill the program and everything it started, then reap it."""
     # Not yet reaped, so the group id is still ours to kill.

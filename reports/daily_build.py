@@ -99,6 +99,7 @@ def build_report(
             other_contacts=[
                 _person(p.get("name"), p.get("phone"), p.get("email")) for p in msg.contacts or []
             ],
+            attempts=msg.attempts,
         )
         for msg in messages
     }

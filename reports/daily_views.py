@@ -176,6 +176,7 @@ class MessageView:
     other_contacts: list[str] = field(default_factory=list)
     # Other mail: its attachments (`名称（12 KB）`), which staff open from the raw message.
     attachments: list[str] = field(default_factory=list)
+    attempts: int = 0
 
 
 @dataclass

@@ -92,6 +92,11 @@ class Message(Base):
     # alone, a dead one is taken up again.
     claimed_by: Mapped[str | None] = mapped_column(String(255))
     claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # A claim left by a dead run is not taken up again before this (a growing delay, as in a
+    # mail queue), so a restart loop cannot use up a message's attempts in seconds.
+    next_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # When the current run of attempts began (the first claim, or the last `intake requeue`).
+    attempts_since: Mapped[datetime | None] = mapped_column(UTCDateTime)
     error: Mapped[str | None] = mapped_column(Text)
     unit_id: Mapped[int | None] = mapped_column(ForeignKey("units.id"), index=True)
     contact_name: Mapped[str | None] = mapped_column(String(255))

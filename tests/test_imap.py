@@ -14,7 +14,6 @@ from sqlalchemy import func, select
 
 from intake import imap, locks
 from intake.app import App
-from intake.claims import MAX_ATTEMPTS
 from intake.config import ConfigError, Settings
 from intake.pipeline import Pipeline
 from store import models as m
@@ -292,7 +291,17 @@ def test_a_message_that_kills_the_process_is_quarantined_after_a_few_attempts(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     dovecot.append(mail_user, [mail(1), mail(2, "POISON"), mail(3)])
-    app = imap_app(tmp_path, sqlite_url, dovecot, mail_user)
+    # No wait between attempts and no minimum time: the attempt limit alone decides here.
+    limit = 3
+    app = imap_app(
+        tmp_path,
+        sqlite_url,
+        dovecot,
+        mail_user,
+        retry_limit=str(limit),
+        retry_first_s="0",
+        quarantine_after_s="0",
+    )
     dispose.append(app)
     original = Pipeline._process
 
@@ -304,16 +313,16 @@ def test_a_message_that_kills_the_process_is_quarantined_after_a_few_attempts(
 
     monkeypatch.setattr(Pipeline, "_process", process)
     crashes = 0
-    for _ in range(MAX_ATTEMPTS + 2):
+    for _ in range(limit + 2):
         try:
             result = imap.Poller(app).poll()
             break
         except Crash:
             crashes += 1
-    assert crashes == MAX_ATTEMPTS
+    assert crashes == limit
     rows = messages(app)
     assert [r.state for r in rows] == ["processed", "quarantined", "processed"]
-    assert rows[1].attempts == MAX_ATTEMPTS + 1
+    assert rows[1].attempts == limit
     assert result.status == "ok" and source(app).last_uid == 3
 
 

@@ -579,19 +579,36 @@ def test_dry_run_writes_eml_files_and_marks_sent(app: App) -> None:
     assert len(list(app.settings.outbox.glob("*.eml"))) == 1
 
 
-def test_reply_left_sending_by_a_dead_run_becomes_unknown_and_is_not_resent(app: App) -> None:
+def test_dry_run_reply_left_sending_without_its_file_is_queued_again(app: App) -> None:
+    # Issue 12 changed this: in dry-run nothing left the machine, so a reply whose outbox file
+    # was never written goes back to `queued` (SMTP's `unknown` is tested in test_send_smtp).
     pk = stored_message(app, findings=[finding("PHOTO_COUNT", "x")])
     reply = ensure_reply(app, pk)
     assert reply is not None
     with app.sessions() as s, s.begin():
         row = s.get_one(m.Reply, reply.id)
-        row.state, row.attempts = "sending", 1  # what a run killed mid-send leaves behind
+        row.state, row.attempts = "sending", 1  # what a run killed mid-write leaves behind
     summary = send_queued(app)
-    assert summary.unknown == 1 and summary.sent == 0 and not summary.ok
+    assert summary.unknown == 0 and summary.sent == 1 and summary.ok
     [after] = replies(app)
-    assert after.state == "unknown" and after.error
-    assert list(app.settings.outbox.glob("*.eml")) == []
+    assert after.state == "sent"
+    assert len(list(app.settings.outbox.glob("*.eml"))) == 1
     assert send_queued(app).sent == 0
+
+
+def test_dry_run_reply_left_sending_with_its_file_is_sent_not_rewritten(app: App) -> None:
+    pk = stored_message(app, findings=[finding("PHOTO_COUNT", "x")])
+    reply = ensure_reply(app, pk)
+    assert reply is not None
+    assert send_queued(app).sent == 1
+    with app.sessions() as s, s.begin():
+        row = s.get_one(m.Reply, reply.id)
+        row.state = "sending"  # killed after the file was renamed into place
+    [written] = app.settings.outbox.glob("*.eml")
+    stamp = written.stat().st_mtime_ns
+    summary = send_queued(app)
+    assert summary.sent == 0 and summary.unknown == 0
+    assert replies(app)[0].state == "sent" and written.stat().st_mtime_ns == stamp
 
 
 def test_send_command_prints_a_summary(
