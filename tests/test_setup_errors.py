@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -228,3 +229,13 @@ def test_run_waits_for_the_database_instead_of_exiting(tmp_path: Path) -> None:
     waits = [e for e in events if e["event"] == "database.unreachable"]
     assert len(waits) >= 2 and "refused" in waits[0]["reason"]
     assert SECRET not in err
+
+
+def test_console_port_in_use_is_a_setting_mistake(tmp_path: Path) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        env = {"INTAKE_WEB_HOST": "127.0.0.1", "INTAKE_WEB_PORT": str(port)}
+        line = assert_one_line(run_intake(tmp_path, env, "web"), 2, "INTAKE_WEB_PORT")
+    assert f"127.0.0.1:{port}" in line

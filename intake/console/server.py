@@ -4,12 +4,14 @@ service (`intake run` with `web = true`, and the tests)."""
 from __future__ import annotations
 
 import logging
+import socket
 import threading
 import time
 
 import uvicorn
 
 from intake.app import App
+from intake.config import SettingError
 from intake.console.app import create_app
 
 log = logging.getLogger(__name__)
@@ -31,8 +33,31 @@ def _config(app: App, port: int | None = None) -> uvicorn.Config:
     )
 
 
+def check_address(host: str, port: int) -> None:
+    """Fail with one line naming the setting when the console cannot listen where it is told
+    (a port in use, an address this machine does not have), before uvicorn logs a traceback."""
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except socket.gaierror as exc:
+        raise SettingError(
+            "web_host", f"{host!r} is not an address here ({exc.strerror})"
+        ) from None
+    family, kind, proto, _, address = infos[0]
+    with socket.socket(family, kind, proto) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind(address)
+        except OSError as exc:
+            raise SettingError(
+                "web_port",
+                f"cannot listen on {host}:{port}: {exc.strerror}",
+                "choose a free port, or stop what listens there",
+            ) from None
+
+
 def serve(app: App) -> None:
     """Serve until SIGTERM/SIGINT (uvicorn's own handlers)."""
+    check_address(app.settings.web_host, app.settings.web_port)
     uvicorn.Server(_config(app)).run()
 
 

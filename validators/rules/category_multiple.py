@@ -1,3 +1,5 @@
+"""CATEGORY_MULTIPLE: the form ticks more than one of the call's categories."""
+
 from collections.abc import Iterator
 
 from validators.base import Audience, Hit, Level, Rule, Severity

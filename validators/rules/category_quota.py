@@ -1,3 +1,5 @@
+"""CATEGORY_QUOTA: a unit has fewer or more current cases in a category than the call allows."""
+
 from collections import Counter
 from collections.abc import Iterator
 

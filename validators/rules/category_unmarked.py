@@ -1,3 +1,5 @@
+"""CATEGORY_UNMARKED: the form ticks no category at all."""
+
 from collections.abc import Iterator
 
 from validators.base import Audience, Hit, Level, Rule, Severity

@@ -1,3 +1,5 @@
+"""CONVERTER_UNAVAILABLE: a .doc/.wps form we could not convert here (staff only)."""
+
 from collections.abc import Iterator
 
 from validators.base import Audience, Hit, Level, Rule, Severity

@@ -1,3 +1,5 @@
+"""FORM_SCAN_MISSING: the case has no stamped scan of its form."""
+
 from collections.abc import Iterator
 
 from validators.base import Audience, Hit, Level, Rule, Severity

@@ -1,3 +1,5 @@
+"""FORM_WORD_MISSING: the case has no Word version of its form."""
+
 from collections.abc import Iterator
 
 from validators.base import Audience, Hit, Level, Rule, Severity

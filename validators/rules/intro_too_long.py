@@ -1,3 +1,5 @@
+"""INTRO_TOO_LONG: 案例简介 is over the call's limit, counted as Word counts."""
+
 from collections.abc import Iterator
 
 from validators.base import Audience, Hit, Level, Rule, Severity

@@ -1,3 +1,5 @@
+"""LATE: the mail arrived after the deadline; staff decide whether to accept it."""
+
 from collections.abc import Iterator
 from zoneinfo import ZoneInfo
 

@@ -1,3 +1,5 @@
+"""MOBILE_INVALID: the form's 手机 is not a mainland mobile number."""
+
 from collections.abc import Iterator
 
 from parsers.phones import is_mainland_mobile

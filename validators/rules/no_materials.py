@@ -1,3 +1,5 @@
+"""NO_MATERIALS: a submission with no attachment and no large-attachment link."""
+
 from collections.abc import Iterator
 
 from validators.base import Audience, Hit, Level, Rule, Severity

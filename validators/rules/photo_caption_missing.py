@@ -1,3 +1,5 @@
+"""PHOTO_CAPTION_MISSING: a photo without a caption in its name or a caption file."""
+
 from collections.abc import Iterator
 
 from validators.base import Audience, Hit, Level, Rule, Severity

@@ -1,3 +1,5 @@
+"""PHOTO_COUNT: the case's photos are fewer or more than the call asks."""
+
 from collections.abc import Iterator
 
 from validators.base import Audience, Hit, Level, Rule, Severity

@@ -1,3 +1,5 @@
+"""PHOTO_TOO_LARGE: a photo over the call's size limit."""
+
 import math
 from collections.abc import Iterator
 

@@ -1,3 +1,5 @@
+"""PREVIOUSLY_SELECTED: the case matches one selected in an ineligible earlier year."""
+
 from collections.abc import Iterator
 
 from validators.base import Audience, Hit, Level, Rule, Severity

@@ -1,3 +1,5 @@
+"""UNIT_UNKNOWN: no submitting unit in the subject, the sender's history or the file names."""
+
 from collections.abc import Iterator
 
 from validators.base import Audience, Hit, Level, Rule, Severity

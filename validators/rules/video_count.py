@@ -1,3 +1,5 @@
+"""VIDEO_COUNT: more videos than the call allows."""
+
 from collections.abc import Iterator
 
 from validators.base import Audience, Hit, Level, Rule, Severity
