@@ -34,6 +34,8 @@ from parsers.mail import parse_mail
 from parsers.model import Kind, ParsedMail
 from parsers.subject import find_unit_in_names, is_reply, match_subject
 from programs import unar
+from programs.warm_converter import WarmConverter
+from reports.thumbnails import cache_folder
 from store import models as m
 from store import repo
 from store.blobs import BlobStore, sha256_hex
@@ -53,12 +55,20 @@ class Pipeline:
     settings: Settings
     libreoffice: str | None = None
     workers: int = 2
+    warm: WarmConverter | None = None
     # Off for a backfill of old mail, which was answered when it first arrived.
     replies: bool = True
 
     @property
     def triage(self) -> Triage:
-        return Triage(self.campaign, self.blobs, self.libreoffice, self.workers)
+        return Triage(
+            self.campaign,
+            self.blobs,
+            self.libreoffice,
+            self.workers,
+            self.warm,
+            cache_folder(self.settings.reports),
+        )
 
     def ingest(
         self,

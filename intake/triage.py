@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import asdict, dataclass
-from pathlib import PurePosixPath
+from pathlib import Path, PurePosixPath
 
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
@@ -32,6 +32,7 @@ from parsers.model import (
 )
 from parsers.subject import match_subject
 from programs import unar
+from programs.warm_converter import WarmConverter
 from store import models as m
 from store.blobs import BlobStore
 from validators.base import Finding
@@ -48,6 +49,10 @@ class Triage:
     blobs: BlobStore
     libreoffice: str | None = None
     workers: int = 2
+    # The supervised warm LibreOffice (None: a cold one per batch).
+    warm: WarmConverter | None = None
+    # The report's thumbnail cache, filled as photos are read (None: the report makes them).
+    thumbs: Path | None = None
 
     # -- storing a message's cases -------------------------------------------------------------
 
@@ -100,7 +105,15 @@ class Triage:
             [StoredFile(f.id, f.name, f.path, f.role, f.sha256, f.size) for f in c.files]  # type: ignore[arg-type]
             for c in cases
         ]
-        reads = read_cases(stored, self.blobs, self.campaign, self.libreoffice, self.workers)
+        reads = read_cases(
+            stored,
+            self.blobs,
+            self.campaign,
+            self.libreoffice,
+            self.workers,
+            warm=self.warm,
+            thumbs=self.thumbs,
+        )
         for case, read in zip(cases, reads, strict=True):
             self._apply_read(session, case, read, unit_name)
 
@@ -208,7 +221,7 @@ class Triage:
                 .order_by(m.File.id)
             )
         )
-        entries = read_candidate_entries(lists, self.blobs, self.libreoffice)
+        entries = read_candidate_entries(lists, self.blobs, self.libreoffice, self.warm)
         for case in current:
             case.order = match_candidate_order(case.name, entries) if entries else None
             if case.order is None:
