@@ -12,6 +12,7 @@ other, which unit sent it); storing, reading and judging its cases is `intake.tr
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Literal
@@ -150,6 +151,10 @@ class Pipeline:
             msg.processed_at = datetime.now(UTC)
             return "processed"
 
+        grouping = group_files(expanded.files)
+        # Read the cases (convert, probe, decode) before the first write: on SQLite no write
+        # transaction then stays open meanwhile, keeping other workers waiting for the lock.
+        reads = self.triage.read_groups(grouping.cases)
         unit_name = (
             subject.unit
             or repo.unit_of_sender(session, mail.from_addr, msg.id)
@@ -173,7 +178,6 @@ class Pipeline:
         add_findings(session, judge_message(facts), message=msg, unit=unit)
 
         triage = self.triage
-        grouping = group_files(expanded.files)
         for a in mail.attachments:
             if a.inline:
                 session.add(
@@ -187,7 +191,7 @@ class Pipeline:
             )
         cases = [triage.store_case(session, msg, unit, unit_name, g) for g in grouping.cases]
         session.flush()
-        triage.triage_cases(session, cases, unit_name)
+        triage.triage_cases(session, cases, unit_name, reads)
         if unit is not None:
             triage.triage_unit(session, unit)
         msg.state = "processed"
@@ -198,27 +202,37 @@ class Pipeline:
         """Versions, recommendation order and unit findings over all the unit's current cases."""
         self.triage.triage_unit(session, unit)
 
-    def retriage(self) -> int:
+    def count_retriage(self) -> int:
+        """How many messages `retriage` would judge again (for a progress bar)."""
+        return len(self._retriage_ids())
+
+    def _retriage_ids(self) -> list[int]:
+        with self.sessions() as session:
+            return list(
+                session.scalars(
+                    select(m.Message.id)
+                    .where(m.Message.kind == "submission", m.Message.state == "processed")
+                    .order_by(m.Message.id)
+                )
+            )
+
+    def retriage(self, progress: Callable[[], None] = lambda: None) -> int:
         """Re-run every rule over stored messages and files; no mailbox is read again.
 
         One transaction per message, so the service's own writes are never locked out for
         the whole run, and one message that fails is logged and skipped, not the run.
+        `progress` is called after each message.
         """
         triage = self.triage
         count = 0
-        with self.sessions() as session:
-            ids = session.scalars(
-                select(m.Message.id)
-                .where(m.Message.kind == "submission", m.Message.state == "processed")
-                .order_by(m.Message.id)
-            ).all()
-        for pk in ids:
+        for pk in self._retriage_ids():
             try:
                 with self.sessions() as session, session.begin():
                     triage.retriage_message(session, session.get_one(m.Message, pk))
                 count += 1
             except Exception:  # one bad message must not stop the others
                 log.exception("retriage of message %s failed", pk)
+            progress()
         with self.sessions() as session:
             unit_ids = session.scalars(select(m.Unit.id)).all()
         for pk in unit_ids:

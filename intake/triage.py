@@ -9,7 +9,7 @@ message (`retriage`) without reading a mailbox again.  Shared by ingest and retr
 from __future__ import annotations
 
 import re
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path, PurePosixPath
 
 from sqlalchemy import delete, select
@@ -100,12 +100,25 @@ class Triage:
 
     # -- triage over stored files (shared by ingest and retriage) -----------------------------
 
-    def triage_cases(self, session: Session, cases: list[m.Case], unit_name: str | None) -> None:
-        stored = [
-            [StoredFile(f.id, f.name, f.path, f.role, f.sha256, f.size) for f in c.files]  # type: ignore[arg-type]
-            for c in cases
-        ]
-        reads = read_cases(
+    def read_groups(self, groups: list[CaseGroup]) -> list[ReadCase]:
+        """Read a message's cases before anything is written (forms converted, videos probed,
+        photos decoded), so that on SQLite no write transaction stays open meanwhile and other
+        workers are not kept waiting for the lock.  `triage_cases` then only writes."""
+        stored: list[list[StoredFile]] = []
+        key = 0
+        for g in groups:
+            files = []
+            for f in g.files:
+                key -= 1  # not yet a row: a stand-in key, matched to the row by path and hash
+                digest = self.blobs.put(f.data)
+                files.append(
+                    StoredFile(key, f.path[-1], "/".join(f.path), f.role, digest, len(f.data))
+                )
+            stored.append(files)
+        return self._read(stored)
+
+    def _read(self, stored: list[list[StoredFile]]) -> list[ReadCase]:
+        return read_cases(
             stored,
             self.blobs,
             self.campaign,
@@ -114,6 +127,23 @@ class Triage:
             warm=self.warm,
             thumbs=self.thumbs,
         )
+
+    def triage_cases(
+        self,
+        session: Session,
+        cases: list[m.Case],
+        unit_name: str | None,
+        reads: list[ReadCase] | None = None,
+    ) -> None:
+        """Apply and judge what was read; `reads` from `read_groups`, or read here."""
+        if reads is None:
+            stored = [
+                [StoredFile(f.id, f.name, f.path, f.role, f.sha256, f.size) for f in c.files]  # type: ignore[arg-type]
+                for c in cases
+            ]
+            reads = self._read(stored)
+        else:
+            reads = [_keyed_by_rows(case, read) for case, read in zip(cases, reads, strict=True)]
         for case, read in zip(cases, reads, strict=True):
             self._apply_read(session, case, read, unit_name)
 
@@ -253,6 +283,16 @@ class Triage:
         add_findings(session, judge_message(facts), message=msg, unit=msg.unit)
         cases = list(session.scalars(select(m.Case).where(m.Case.message_id == msg.id)))
         self.triage_cases(session, cases, unit_name)
+
+
+def _keyed_by_rows(case: m.Case, read: ReadCase) -> ReadCase:
+    """A read made before the rows existed, with each file's stand-in key replaced by its row's."""
+    rows: dict[tuple[str, str], list[int]] = {}
+    for f in case.files:  # in id order, the order they were added: a repeated path pairs up
+        rows.setdefault((f.path, f.sha256), []).append(f.id)
+    for item in read.files:
+        item.file = replace(item.file, key=rows[(item.file.path, item.file.sha256)].pop(0))
+    return read
 
 
 def message_facts(
