@@ -36,33 +36,56 @@ def generate(folder: Path, doc_every: int) -> int:
     return write_big_season(folder, campaign, doc_every)
 
 
+# Loaded by every Python of the ingest's process tree (worker processes included), through
+# PYTHONPATH: times conversion and probing and appends one line per call to $BENCH_TIMES.
+SITECUSTOMIZE = r"""
+import os, time
+_out = os.environ.get("BENCH_TIMES")
+if _out:
+    try:
+        import intake.reading as r
+    except Exception:  # a Python without the project (unoserver's): nothing to time
+        r = None
+    def timed(fn, key):
+        def inner(*a, **k):
+            t = time.perf_counter()
+            try:
+                return fn(*a, **k)
+            finally:
+                with open(_out, "a") as fh:
+                    fh.write(f"{key} {time.perf_counter() - t}\n")
+        return inner
+    if r is not None:
+        r.convert_to_docx = timed(r.convert_to_docx, "convert")
+        r.probe_videos = timed(r.probe_videos, "probe")
+"""
+
+
 def run_intake(data_dir: Path, argv: list[str]) -> dict[str, float]:
-    """`intake ARGV` in a child that times conversion and probing; its figures, with the peak
-    RSS of the largest process and of the whole process tree (converter and workers included),
-    sampled every 0.1 s."""
+    """`intake ARGV` in a child whose process tree times conversion and probing; its figures,
+    with the peak RSS of the largest process and of the whole process tree (converter and
+    workers included), sampled every 0.1 s."""
     probe = r"""
 import json, sys, time, resource
-import intake.reading as r
-spent = {"convert": 0.0, "probe": 0.0}
-def timed(fn, key):
-    def inner(*a, **k):
-        t = time.perf_counter()
-        try:
-            return fn(*a, **k)
-        finally:
-            spent[key] += time.perf_counter() - t
-    return inner
-r.convert_to_docx = timed(r.convert_to_docx, "convert")
-r.probe_videos = timed(r.probe_videos, "probe")
 from intake.cli import main
 t = time.perf_counter()
 code = main(sys.argv[1:])
-spent["total"] = time.perf_counter() - t
-spent["code"] = code
-spent["maxrss_kb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-print(json.dumps(spent), file=sys.stderr)
+print(json.dumps({"total": time.perf_counter() - t, "code": code,
+                  "maxrss_kb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss}),
+      file=sys.stderr)
 """
-    env = dict(os.environ, INTAKE_DATA_DIR=str(data_dir))
+    hooks = data_dir.parent / "bench-hooks"
+    hooks.mkdir(parents=True, exist_ok=True)
+    (hooks / "sitecustomize.py").write_text(SITECUSTOMIZE)
+    times = data_dir.parent / f"bench-times-{time.monotonic_ns()}.txt"
+    env = dict(
+        os.environ,
+        INTAKE_DATA_DIR=str(data_dir),
+        BENCH_TIMES=str(times),
+        PYTHONPATH=os.pathsep.join(
+            p for p in (str(hooks), str(ROOT), os.environ.get("PYTHONPATH")) if p
+        ),
+    )
     proc = psutil.Popen(
         [sys.executable, "-c", probe, *argv],
         env=env,
@@ -84,6 +107,11 @@ print(json.dumps(spent), file=sys.stderr)
         time.sleep(0.1)
     err = proc.stderr.read() if proc.stderr else ""
     figures: dict[str, float] = json.loads(err.strip().splitlines()[-1])
+    figures["convert"] = figures["probe"] = 0.0
+    if times.exists():
+        for line in times.read_text().splitlines():
+            key, seconds = line.split()
+            figures[key] += float(seconds)
     figures["largest_mb"] = max(largest / 2**20, figures["maxrss_kb"] / 1024)
     figures["tree_mb"] = tree / 2**20
     return figures
@@ -147,17 +175,21 @@ def main() -> None:
     )
     var = work / "var"
     ingest = run_intake(var, ["ingest", str(mail)])
+    ingest["workers"] = float(int(os.environ.get("INTAKE_WORKERS") or os.cpu_count() or 1))
     total = ingest["total"]
     print(
         f"ingest: {total:.1f} s, {n_cases / total:.2f} cases/s, exit {ingest['code']:.0f}, "
-        f"{total / floor['total']:.2f}× the floor (target ≤ 1.5×)"
+        f"{total / floor['total']:.2f}× the floor (target ≤ 1.5×), "
+        f"{ingest['workers']:.0f} workers"
     )
     print(
         f"peak RSS: largest process {ingest['largest_mb']:.0f} MB, "
         f"whole tree {ingest['tree_mb']:.0f} MB"
     )
     for key in ("convert", "probe"):
-        print(f"time in {key}: {ingest[key]:.1f} s ({ingest[key] / total:.0%})")
+        # Summed over the worker processes: the share is of their total busy time.
+        share = ingest[key] / (total * max(1, ingest.get("workers", 1)))
+        print(f"time in {key}: {ingest[key]:.1f} s, summed over workers ({share:.0%})")
     retriage = run_intake(var, ["retriage"])
     print(
         f"retriage: {retriage['total']:.1f} s, {retriage['total'] / total:.2f}× the ingest "

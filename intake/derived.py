@@ -1,4 +1,5 @@
-"""What was derived from a stored file, kept by the file's sha256: converted `.docx`, probes.
+"""What was derived from a stored file, kept by the file's sha256: converted `.docx`, probes of
+videos and photos.
 
 The same bytes always convert and probe the same way, so `intake retriage` (and a resubmission
 of the same file) reuses these instead of running LibreOffice or a probe again.  Only answers
@@ -12,12 +13,12 @@ import json
 from dataclasses import asdict
 from pathlib import Path
 
-from parsers.model import VideoError, VideoInfo
+from parsers.model import PhotoError, PhotoInfo, VideoError, VideoInfo
 from store.blobs import BlobStore, write_shared
 
 
 class Derived:
-    """Cached `.docx` conversions and video probes of stored files."""
+    """Cached `.docx` conversions, video probes and decoded photos' facts of stored files."""
 
     def __init__(self, blobs: BlobStore) -> None:
         self.root = blobs.root / "derived"
@@ -48,3 +49,17 @@ class Derived:
         data = asdict(info)
         data["error"] = info.error.value if info.error is not None else None
         write_shared(self._path("probe", sha256, ".json"), json.dumps(data).encode())
+
+    def photo(self, sha256: str) -> PhotoInfo | None:
+        try:
+            raw = json.loads(self._path("photo", sha256, ".json").read_text(encoding="utf-8"))
+            error = raw.pop("error", None)
+            return PhotoInfo(**raw, error=PhotoError(error) if error else None)
+        except (OSError, ValueError, TypeError):
+            return None
+
+    def keep_photo(self, sha256: str, info: PhotoInfo) -> None:
+        # Decoding a photo has no "our side": the same bytes always give the same answer.
+        data = asdict(info)
+        data["error"] = info.error.value if info.error is not None else None
+        write_shared(self._path("photo", sha256, ".json"), json.dumps(data).encode())

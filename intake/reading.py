@@ -88,6 +88,7 @@ def read_cases(
     """Read every case's files.  `warm` converts the Word files (else a cold LibreOffice);
     `thumbs` is the report's thumbnail cache, filled here as the photos are decoded."""
     labels = {c.key: c.label for c in campaign.categories}
+    derived = Derived(blobs)
     forms = [_pick_form(files) for files in cases]
     docx_by_key, errors, converter_missing = _word_to_docx(
         [f for f in forms if f is not None]
@@ -122,10 +123,7 @@ def read_cases(
         for f in files:
             item = ReadFile(f)
             if f.role == "photo":
-                data = blobs.get(f.sha256)
-                item.photo = probe_photo(data)
-                if thumbs is not None and item.photo.error is None:
-                    render_thumbnail(data, thumbs / thumb_name(f.sha256))
+                item.photo = _read_photo(f.sha256, blobs, derived, thumbs)
                 item.caption = caption_from_name(f.name) or from_docs.get(f.name)
             elif f.role == "video":
                 info = probed[f.key]
@@ -135,6 +133,21 @@ def read_cases(
             read.files.append(item)
         out.append(read)
     return out
+
+
+def _read_photo(sha256: str, blobs: BlobStore, derived: Derived, thumbs: Path | None) -> PhotoInfo:
+    """Decode a photo once: its facts are kept, and its report thumbnail made meanwhile."""
+    known = derived.photo(sha256)
+    if known is not None and (
+        thumbs is None or known.error is not None or (thumbs / thumb_name(sha256)).exists()
+    ):
+        return known
+    data = blobs.get(sha256)
+    info = probe_photo(data)
+    if thumbs is not None and info.error is None:
+        render_thumbnail(data, thumbs / thumb_name(sha256))
+    derived.keep_photo(sha256, info)
+    return info
 
 
 def _read_videos(videos: list[StoredFile], blobs: BlobStore, workers: int) -> dict[int, VideoInfo]:

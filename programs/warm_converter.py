@@ -48,6 +48,7 @@ from programs.run import kill_group
 
 DEFAULT_TIMEOUT = 60.0
 _START_TIMEOUT = 60.0
+_RETRY_AFTER = 600.0
 _DOCX_FILTER = "MS Word 2007 XML"
 _PR_SET_PDEATHSIG = 1
 # What a server that died or vanished mid-call looks like to the client.
@@ -111,7 +112,9 @@ class WarmConverter:
         self._proc: subprocess.Popen[bytes] | None = None
         self._port = 0
         self._home: tempfile.TemporaryDirectory[str] | None = None
+        # Why no server could be started; tried again after _RETRY_AFTER (cold meanwhile).
         self._broken: str | None = None
+        self._broken_at = 0.0
 
     @property
     def pid(self) -> int | None:
@@ -204,11 +207,12 @@ class WarmConverter:
         if self._alive():
             return
         self._stop()
-        if self._broken is not None:
+        if self._broken is not None and time.monotonic() - self._broken_at < _RETRY_AFTER:
             raise WarmUnavailable(self._broken)
+        self._broken = None
         exe = find_unoserver(self.server or "")
         if exe is None:
-            self._broken = "unoserver is not installed"
+            self._broken, self._broken_at = "unoserver is not installed", time.monotonic()
             raise WarmUnavailable(self._broken)
         soffice = find_soffice(self.soffice)
         self._home = tempfile.TemporaryDirectory(
@@ -230,8 +234,10 @@ class WarmConverter:
             soffice,
             "--user-installation",
             str(home / "profile"),
+            # Later than ours: our client's timeout decides, so a hang is not taken for a crash
+            # and retried; the server's own is a backstop should the client be gone.
             "--conversion-timeout",
-            str(max(1, int(self.timeout))),
+            str(int(self.timeout) + 30),
             "--quiet",
         ]
         env = {**os.environ, "HOME": str(home), "TMPDIR": str(home), "SAL_USE_VCLPLUGIN": "svp"}
@@ -248,11 +254,12 @@ class WarmConverter:
                 preexec_fn=_term_with_parent,  # noqa: PLW1509 - no threads touched before exec
             )
         except OSError as exc:
-            self._broken = f"cannot start unoserver: {exc}"
+            self._broken, self._broken_at = f"cannot start unoserver: {exc}", time.monotonic()
             raise WarmUnavailable(self._broken) from exc
         if not self._wait_ready():
             self._stop()
             self._broken = "unoserver did not start or cannot convert a test file"
+            self._broken_at = time.monotonic()
             raise WarmUnavailable(self._broken)
 
     def _wait_ready(self) -> bool:
