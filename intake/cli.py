@@ -25,7 +25,7 @@ from intake.progress import Progress
 from intake.sending import send_queued
 from intake.sources import collect
 from intake.status import status_command
-from intake.workers import ingest_files
+from intake.workers import ingest_files, retriage_all
 from reports.export import export_data, write_cases_csv
 from reports.xlsx import write_xlsx
 
@@ -60,7 +60,7 @@ def cmd_ingest(app: App, args: argparse.Namespace) -> int:
 
 def cmd_retriage(app: App, args: argparse.Namespace) -> int:
     with Progress(app.pipeline.count_retriage(), "retriage", "message") as progress:
-        count = app.pipeline.retriage(progress.update)
+        count = retriage_all(app, app.settings.workers, progress.update)
     print(f"re-triaged {count} submission{'s' if count != 1 else ''}")
     return EXIT_OK
 

@@ -204,9 +204,9 @@ class Pipeline:
 
     def count_retriage(self) -> int:
         """How many messages `retriage` would judge again (for a progress bar)."""
-        return len(self._retriage_ids())
+        return len(self.retriage_ids())
 
-    def _retriage_ids(self) -> list[int]:
+    def retriage_ids(self) -> list[int]:
         with self.sessions() as session:
             return list(
                 session.scalars(
@@ -223,9 +223,15 @@ class Pipeline:
         the whole run, and one message that fails is logged and skipped, not the run.
         `progress` is called after each message.
         """
+        count = self.retriage_messages(self.retriage_ids(), progress)
+        self.retriage_units()
+        return count
+
+    def retriage_messages(self, ids: list[int], progress: Callable[[], None] = lambda: None) -> int:
+        """Judge these stored messages again (`intake.workers` hands each worker a share)."""
         triage = self.triage
         count = 0
-        for pk in self._retriage_ids():
+        for pk in ids:
             try:
                 with self.sessions() as session, session.begin():
                     triage.retriage_message(session, session.get_one(m.Message, pk))
@@ -233,12 +239,16 @@ class Pipeline:
             except Exception:  # one bad message must not stop the others
                 log.exception("retriage of message %s failed", pk)
             progress()
+        return count
+
+    def retriage_units(self) -> None:
+        """Versions, order and unit findings again, once every message has been judged."""
+        triage = self.triage
         with self.sessions() as session:
             unit_ids = session.scalars(select(m.Unit.id)).all()
         for pk in unit_ids:
             with self.sessions() as session, session.begin():
                 triage.triage_unit(session, session.get_one(m.Unit, pk))
-        return count
 
 
 def _mentions_call(mail: ParsedMail, campaign: Campaign) -> bool:

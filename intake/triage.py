@@ -277,12 +277,21 @@ class Triage:
         facts = message_facts(
             self.campaign, mail, unit_name, subject.deviations, expanded, links, msg
         )
+        cases = list(session.scalars(select(m.Case).where(m.Case.message_id == msg.id)))
+        # Read everything before the first write (see `read_groups`): other workers re-judging
+        # on SQLite wait for the lock only while this message's findings are written.
+        reads = self._read(
+            [
+                [StoredFile(f.id, f.name, f.path, f.role, f.sha256, f.size) for f in c.files]  # type: ignore[arg-type]
+                for c in cases
+            ]
+        )
         session.execute(
             delete(m.Finding).where(m.Finding.message_id == msg.id, m.Finding.level == "message")
         )
         add_findings(session, judge_message(facts), message=msg, unit=msg.unit)
-        cases = list(session.scalars(select(m.Case).where(m.Case.message_id == msg.id)))
-        self.triage_cases(session, cases, unit_name)
+        for case, read in zip(cases, reads, strict=True):
+            self._apply_read(session, case, read, unit_name)
 
 
 def _keyed_by_rows(case: m.Case, read: ReadCase) -> ReadCase:

@@ -1,4 +1,5 @@
-"""`intake ingest` in N worker processes: each takes whole mail files through its own pipeline.
+"""`intake ingest` and `intake retriage` in N worker processes, each with its own pipeline:
+ingest hands out whole mail files, retriage shares of the stored messages.
 
 Claims (`intake.claims`) already make concurrent pipelines safe: a message is processed by
 whoever claims it first, in this process, another worker, or another `intake` on another
@@ -69,6 +70,37 @@ def ingest_files(
             counts += future.result()
             done()
     return counts
+
+
+def retriage_all(app: App, workers: int, done: Callable[[], None] = lambda: None) -> int:
+    """`intake retriage` with the stored messages shared out among `workers` processes; the
+    unit-level judgement (versions, order) runs once at the end, here."""
+    pipeline = app.pipeline
+    ids = pipeline.retriage_ids()
+    if workers <= 1 or len(ids) <= 1:
+        count = pipeline.retriage_messages(ids, done)
+    else:
+        count = 0
+        # Small shares, so one slow message does not leave the other workers idle.
+        shares = [ids[i : i + 4] for i in range(0, len(ids), 4)]
+        with ProcessPoolExecutor(
+            max_workers=min(workers, len(shares)),
+            mp_context=multiprocessing.get_context("spawn"),
+            initializer=_start_worker,
+            initargs=(app.settings, pipeline.replies, logging.getLogger().level),
+        ) as pool:
+            futures = {pool.submit(_retriage, share): len(share) for share in shares}
+            for future in as_completed(futures):
+                count += future.result()
+                for _ in range(futures[future]):
+                    done()
+    pipeline.retriage_units()
+    return count
+
+
+def _retriage(ids: list[int]) -> int:
+    assert _app is not None, "worker not started"
+    return _app.pipeline.retriage_messages(ids)
 
 
 def _start_worker(settings: Settings, replies: bool, level: int) -> None:

@@ -22,14 +22,17 @@ def write_mail(folder: Path) -> None:
     for i, unit in enumerate(UNITS):
         raw = submission(
             unit,
-            zips=[case_zip(unit, f"案例{i}")],
+            # The first case lacks its contact: a finding for retriage to find again.
+            zips=[case_zip(unit, f"案例{i}", fields={"联系人": ""} if i == 0 else {})],
             message_id=f"<race-{i}@example.gov.cn>",
             sender=("联系人", f"unit{i}@example.gov.cn"),  # each its own reply quota
         )
         (folder / f"{i}.eml").write_bytes(raw)
 
 
-def start(tmp_path: Path, mail: Path, db_url: str, workers: int) -> subprocess.Popen[str]:
+def start(
+    tmp_path: Path, mail: Path, db_url: str, workers: int, command: str = "ingest"
+) -> subprocess.Popen[str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("INTAKE_")}
     env.update(
         INTAKE_DATA_DIR=str(tmp_path / "var"),
@@ -39,7 +42,13 @@ def start(tmp_path: Path, mail: Path, db_url: str, workers: int) -> subprocess.P
         INTAKE_CONVERTER="cold",
     )
     return subprocess.Popen(
-        [sys.executable, "-m", "intake.cli", "ingest", str(mail)],
+        [
+            sys.executable,
+            "-m",
+            "intake.cli",
+            command,
+            *([str(mail)] if command == "ingest" else []),
+        ],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
@@ -73,6 +82,24 @@ def test_workers_on_sqlite_process_every_message(tmp_path: Path) -> None:
     assert "locked" not in err
     assert f"ingested {len(UNITS)} messages: {len(UNITS)} processed" in out
     assert counts(url) == (len(UNITS), len(UNITS), len(UNITS), len(UNITS))
+    before = findings(url)
+    assert any(code == "FIELD_MISSING" for code, _, _ in before)
+    # Re-judged in worker processes: the same findings, none lost or doubled.
+    proc = start(tmp_path, mail, url, workers=3, command="retriage")
+    out, err = proc.communicate(timeout=600)
+    assert proc.returncode == 0, err
+    assert f"re-triaged {len(UNITS)} submissions" in out
+    assert findings(url) == before
+
+
+def findings(db_url: str) -> list[tuple[str, int | None, int | None]]:
+    engine = create_engine(db_url)
+    try:
+        with engine.connect() as conn:
+            rows = conn.execute(select(m.Finding.code, m.Finding.message_id, m.Finding.case_id))
+            return sorted((code, msg, case) for code, msg, case in rows)
+    finally:
+        engine.dispose()
 
 
 def test_two_intake_processes_racing_on_postgresql_process_each_message_once(
