@@ -2,16 +2,19 @@
 
     .venv/bin/python bench/season.py [--out DIR] [--doc-every 3]
 
-Prints cases per second, peak memory, and the share of time spent in LibreOffice and ffprobe,
-then the peak memory of ingesting one ~100 MB message.  The mail comes from `samples.big_season`.
+Measures the floor of the same season first (`bench/floor.py`), then prints the ingest's wall
+time and its ratio to the floor, the peak RSS of the largest process and of the whole process
+tree, the shares of time in conversion and probing, `intake retriage` against the ingest, the
+first daily report, and the peak memory of ingesting one ~100 MB message.  The mail comes from
+`samples.big_season`.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
-import resource
 import subprocess
 import sys
 import tempfile
@@ -20,6 +23,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+
+import psutil  # noqa: E402
 
 from samples.big_season import big_message, write_big_season  # noqa: E402
 
@@ -31,42 +36,97 @@ def generate(folder: Path, doc_every: int) -> int:
     return write_big_season(folder, campaign, doc_every)
 
 
-def run_ingest(data_dir: Path, mail: Path) -> tuple[float, dict[str, float], int]:
-    """Ingest in a child process that times LibreOffice and ffprobe calls; returns its figures."""
+# Loaded by every Python of the ingest's process tree (worker processes included), through
+# PYTHONPATH: times conversion and probing and appends one line per call to $BENCH_TIMES.
+SITECUSTOMIZE = r"""
+import os, time
+_out = os.environ.get("BENCH_TIMES")
+if _out:
+    try:
+        import intake.reading as r
+    except Exception:  # a Python without the project (unoserver's): nothing to time
+        r = None
+    def timed(fn, key):
+        def inner(*a, **k):
+            t = time.perf_counter()
+            try:
+                return fn(*a, **k)
+            finally:
+                with open(_out, "a") as fh:
+                    fh.write(f"{key} {time.perf_counter() - t}\n")
+        return inner
+    if r is not None:
+        r.convert_to_docx = timed(r.convert_to_docx, "convert")
+        r.probe_videos = timed(r.probe_videos, "probe")
+"""
+
+
+def run_intake(data_dir: Path, argv: list[str]) -> dict[str, float]:
+    """`intake ARGV` in a child whose process tree times conversion and probing; its figures,
+    with the peak RSS of the largest process and of the whole process tree (converter and
+    workers included), sampled every 0.1 s."""
     probe = r"""
 import json, sys, time, resource
-import intake.reading as r
-spent = {"libreoffice": 0.0, "ffprobe": 0.0}
-def timed(fn, key):
-    def inner(*a, **k):
-        t = time.perf_counter()
-        try:
-            return fn(*a, **k)
-        finally:
-            spent[key] += time.perf_counter() - t
-    return inner
-r.convert_to_docx = timed(r.convert_to_docx, "libreoffice")
-r.probe_videos = timed(r.probe_videos, "ffprobe")
 from intake.cli import main
 t = time.perf_counter()
-code = main(["ingest", sys.argv[1]])
-spent["total"] = time.perf_counter() - t
-spent["code"] = code
-spent["maxrss_kb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-print(json.dumps(spent), file=sys.stderr)
+code = main(sys.argv[1:])
+print(json.dumps({"total": time.perf_counter() - t, "code": code,
+                  "maxrss_kb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss}),
+      file=sys.stderr)
 """
-    env = dict(os.environ, INTAKE_DATA_DIR=str(data_dir))
-    done = subprocess.run(
-        [sys.executable, "-c", probe, str(mail)],
+    hooks = data_dir.parent / "bench-hooks"
+    hooks.mkdir(parents=True, exist_ok=True)
+    (hooks / "sitecustomize.py").write_text(SITECUSTOMIZE)
+    times = data_dir.parent / f"bench-times-{time.monotonic_ns()}.txt"
+    env = dict(
+        os.environ,
+        INTAKE_DATA_DIR=str(data_dir),
+        BENCH_TIMES=str(times),
+        PYTHONPATH=os.pathsep.join(
+            p for p in (str(hooks), str(ROOT), os.environ.get("PYTHONPATH")) if p
+        ),
+    )
+    proc = psutil.Popen(
+        [sys.executable, "-c", probe, *argv],
         env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    largest = tree = 0
+    while proc.poll() is None:
+        try:
+            family = [proc, *proc.children(recursive=True)]
+            rss = []
+            for p in family:
+                with contextlib.suppress(psutil.Error):
+                    rss.append(p.memory_info().rss)
+            largest, tree = max(largest, max(rss, default=0)), max(tree, sum(rss))
+        except psutil.Error:
+            pass
+        time.sleep(0.1)
+    err = proc.stderr.read() if proc.stderr else ""
+    figures: dict[str, float] = json.loads(err.strip().splitlines()[-1])
+    figures["convert"] = figures["probe"] = 0.0
+    if times.exists():
+        for line in times.read_text().splitlines():
+            key, seconds = line.split()
+            figures[key] += float(seconds)
+    figures["largest_mb"] = max(largest / 2**20, figures["maxrss_kb"] / 1024)
+    figures["tree_mb"] = tree / 2**20
+    return figures
+
+
+def run_floor(mail: Path) -> dict[str, float]:
+    done = subprocess.run(
+        [sys.executable, str(ROOT / "bench" / "floor.py"), str(mail), "--json"],
         capture_output=True,
         text=True,
         timeout=3600,
-        check=False,
+        check=True,
     )
-    figures = json.loads(done.stderr.strip().splitlines()[-1])
-    children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    return figures["total"], figures, children
+    figures: dict[str, float] = json.loads(done.stdout.strip().splitlines()[-1])
+    return figures
 
 
 def main() -> None:
@@ -108,19 +168,43 @@ def main() -> None:
         f"generated {n_cases} cases in {len(list(mail.iterdir()))} messages, "
         f"{size / 1e6:.0f} MB, in {time.perf_counter() - t:.1f} s"
     )
-    total, figures, _ = run_ingest(work / "var", mail)
-    print(f"ingest: {total:.1f} s, {n_cases / total:.2f} cases/s, exit {figures['code']}")
-    print(f"peak memory (ingest process): {figures['maxrss_kb'] / 1024:.0f} MB")
-    for key in ("libreoffice", "ffprobe"):
-        print(f"time in {key}: {figures[key]:.1f} s ({figures[key] / total:.0%})")
+    floor = run_floor(mail)
+    print(
+        f"floor: {floor['total']:.1f} s (read+hash {floor['read']:.1f} s, photos "
+        f"{floor['photos']:.1f} s, videos {floor['videos']:.1f} s, .doc {floor['convert']:.1f} s)"
+    )
+    var = work / "var"
+    ingest = run_intake(var, ["ingest", str(mail)])
+    ingest["workers"] = float(int(os.environ.get("INTAKE_WORKERS") or os.cpu_count() or 1))
+    total = ingest["total"]
+    print(
+        f"ingest: {total:.1f} s, {n_cases / total:.2f} cases/s, exit {ingest['code']:.0f}, "
+        f"{total / floor['total']:.2f}× the floor (target ≤ 1.5×), "
+        f"{ingest['workers']:.0f} workers"
+    )
+    print(
+        f"peak RSS: largest process {ingest['largest_mb']:.0f} MB, "
+        f"whole tree {ingest['tree_mb']:.0f} MB"
+    )
+    for key in ("convert", "probe"):
+        # Summed over the worker processes: the share is of their total busy time.
+        share = ingest[key] / (total * max(1, ingest.get("workers", 1)))
+        print(f"time in {key}: {ingest[key]:.1f} s, summed over workers ({share:.0%})")
+    retriage = run_intake(var, ["retriage"])
+    print(
+        f"retriage: {retriage['total']:.1f} s, {retriage['total'] / total:.2f}× the ingest "
+        f"(target ≤ 0.3×)"
+    )
+    report = run_intake(var, ["report"])
+    print(f"first report: {report['total']:.1f} s (target ≤ 2 s)")
 
     child("big")
     msg_mb = (big / "big.eml").stat().st_size / 1e6
-    total, figures, _ = run_ingest(work / "var-big", big)
+    figures = run_intake(work / "var-big", ["ingest", str(big)])
     print(
-        f"100 MB message ({msg_mb:.0f} MB on disk): {total:.1f} s, "
-        f"peak memory {figures['maxrss_kb'] / 1024:.0f} MB "
-        f"({figures['maxrss_kb'] / 1024 / msg_mb:.1f}× its size)"
+        f"100 MB message ({msg_mb:.0f} MB on disk): {figures['total']:.1f} s, "
+        f"largest process {figures['largest_mb']:.0f} MB (target < 300 MB), "
+        f"whole tree {figures['tree_mb']:.0f} MB (target < 600 MB)"
     )
 
 

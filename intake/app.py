@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from campaign import Campaign
 from intake.config import Settings
 from intake.pipeline import Pipeline
+from programs import warm_converter
 from store.blobs import BlobStore
 from store.db import make_engine, migrate, session_factory
 
@@ -47,4 +48,9 @@ class App:
             self.settings,
             libreoffice=self.settings.libreoffice or None,
             workers=self.settings.workers,
+            warm=warm_converter.shared(
+                self.settings.unoserver or None, self.settings.libreoffice or None
+            )
+            if self.settings.converter == "warm"
+            else None,
         )

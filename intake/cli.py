@@ -9,13 +9,10 @@ import json
 import logging
 import smtplib
 import sys
-from collections import Counter
 from collections.abc import Callable, Sequence
 from datetime import date, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
-
-from tqdm import tqdm
 
 from intake import faults
 from intake.app import App
@@ -29,10 +26,12 @@ from intake.demo import run_demo
 from intake.faults import EXIT_INPUT_FAILED, EXIT_OK, EXIT_USAGE, check_paths
 from intake.leftovers import clean_leftovers
 from intake.logs import configure_console, reported_by_caller
+from intake.progress import Progress
 from intake.reply_actions import ReplyActionError, act_on_reply
 from intake.sending import send_queued
-from intake.sources import collect, read_messages
+from intake.sources import collect
 from intake.status import status_command
+from intake.workers import ingest_files, retriage_all
 from reports.export import export_data, write_cases_csv
 from reports.xlsx import write_xlsx
 
@@ -44,26 +43,10 @@ def cmd_ingest(app: App, args: argparse.Namespace) -> int:
     except FileNotFoundError as exc:
         print(f"intake: no such file or folder: {exc}", file=sys.stderr)
         return EXIT_USAGE
-    counts: Counter[str] = Counter()
     pipeline = app.pipeline
     pipeline.replies = not args.no_replies
-    bar = tqdm(total=len(files), unit="file", disable=not sys.stderr.isatty(), file=sys.stderr)
-    with bar:
-        for path in files:
-            try:
-                for item in read_messages(path):
-                    try:
-                        outcome = pipeline.ingest(
-                            item.raw, source="files", source_key=item.key, retry_quarantined=True
-                        )
-                        counts[outcome] += 1
-                    except Exception:  # e.g. the database went away: say so, go on
-                        logging.getLogger("intake").exception("cannot ingest %s", item.key)
-                        counts["failed"] += 1
-            except OSError as exc:
-                logging.getLogger("intake").error("cannot read %s: %s", path, exc)
-                counts["unreadable"] += 1
-            bar.update(1)
+    with Progress(len(files), "ingest", "file") as progress:
+        counts = ingest_files(app, files, app.settings.workers, progress.update)
     # Work left by a dead run, after the new mail (see intake.claims).
     pipeline.resume_stale(counts)
     total = sum(counts.values())
@@ -91,7 +74,8 @@ def cmd_ingest(app: App, args: argparse.Namespace) -> int:
 
 
 def cmd_retriage(app: App, args: argparse.Namespace) -> int:
-    count = app.pipeline.retriage()
+    with Progress(app.pipeline.count_retriage(), "retriage", "message") as progress:
+        count = retriage_all(app, app.settings.workers, progress.update)
     print(f"re-triaged {count} submission{'s' if count != 1 else ''}")
     return EXIT_OK
 

@@ -78,8 +78,11 @@ class Settings:
     reports_dir: Path | None = None
     templates_dir: Path | None = None
     timezone: str = "Asia/Shanghai"
-    workers: int = 2
+    workers: int = field(default_factory=lambda: os.cpu_count() or 2)
     libreoffice: str = ""
+    # "warm": one supervised LibreOffice (unoserver) per process; "cold": one per batch.
+    converter: str = "warm"
+    unoserver: str = ""
     imap_host: str = ""
     imap_port: int = 0
     imap_user: str = ""
@@ -166,6 +169,7 @@ def _flatten(raw: dict[str, Any], prefix: str = "") -> dict[str, Any]:
 
 
 SECURITY = ("ssl", "starttls", "none")
+CONVERTERS = ("warm", "cold")
 _KIND_WORDS = {"bool": "true or false", "int": "a whole number", "float": "a number"}
 
 
@@ -221,6 +225,10 @@ def load_settings(
     if unknown:
         raise ConfigError(f"unknown settings: {', '.join(unknown)}")
     settings = Settings(**{k: _coerce(k, v, known[k]) for k, v in values.items()})
+    if settings.converter not in CONVERTERS:
+        raise SettingError(
+            "converter", f"{settings.converter!r} is not a converter mode", "use warm or cold"
+        )
     for key in ("imap_security", "smtp_security"):
         if getattr(settings, key) not in SECURITY:
             raise SettingError(

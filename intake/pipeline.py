@@ -14,6 +14,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Literal
@@ -37,6 +38,8 @@ from parsers.mail import parse_mail
 from parsers.model import Kind
 from parsers.subject import find_unit_in_names, match_subject
 from programs import unar
+from programs.warm_converter import WarmConverter
+from reports.thumbnails import cache_folder
 from store import models as m
 from store import repo
 from store.blobs import BlobStore, sha256_hex
@@ -57,12 +60,20 @@ class Pipeline:
     settings: Settings
     libreoffice: str | None = None
     workers: int = 2
+    warm: WarmConverter | None = None
     # Off for a backfill of old mail, which was answered when it first arrived.
     replies: bool = True
 
     @property
     def triage(self) -> Triage:
-        return Triage(self.campaign, self.blobs, self.libreoffice, self.workers)
+        return Triage(
+            self.campaign,
+            self.blobs,
+            self.libreoffice,
+            self.workers,
+            self.warm,
+            cache_folder(self.settings.reports),
+        )
 
     def ingest(
         self,
@@ -179,6 +190,10 @@ class Pipeline:
             msg.processed_at = datetime.now(UTC)
             return "processed"
 
+        grouping = group_files(expanded.files)
+        # Read the cases (convert, probe, decode) before the first write: on SQLite no write
+        # transaction then stays open meanwhile, keeping other workers waiting for the lock.
+        reads = self.triage.read_groups(grouping.cases)
         unit_name = (
             subject.unit
             or repo.unit_of_sender(session, mail.from_addr, msg.id)
@@ -204,7 +219,6 @@ class Pipeline:
         add_findings(session, judge_message(facts), message=msg, unit=unit)
 
         triage = self.triage
-        grouping = group_files(expanded.files)
         for a in mail.attachments:
             if a.inline:
                 session.add(
@@ -218,7 +232,7 @@ class Pipeline:
             )
         cases = [triage.store_case(session, msg, unit, unit_name, g) for g in grouping.cases]
         session.flush()
-        triage.triage_cases(session, cases, unit_name)
+        triage.triage_cases(session, cases, unit_name, reads)
         if unit is not None:
             triage.triage_unit(session, unit)
         msg.state = "processed"
@@ -229,20 +243,35 @@ class Pipeline:
         """Versions, recommendation order and unit findings over all the unit's current cases."""
         self.triage.triage_unit(session, unit)
 
-    def retriage(self) -> int:
+    def count_retriage(self) -> int:
+        """How many messages `retriage` would judge again (for a progress bar)."""
+        return len(self.retriage_ids())
+
+    def retriage_ids(self) -> list[int]:
+        with self.sessions() as session:
+            return list(
+                session.scalars(
+                    select(m.Message.id)
+                    .where(m.Message.kind == "submission", m.Message.state == "processed")
+                    .order_by(m.Message.id)
+                )
+            )
+
+    def retriage(self, progress: Callable[[], None] = lambda: None) -> int:
         """Re-run every rule over stored messages and files; no mailbox is read again.
 
         One transaction per message, so the service's own writes are never locked out for
         the whole run, and one message that fails is logged and skipped, not the run.
+        `progress` is called after each message.
         """
+        count = self.retriage_messages(self.retriage_ids(), progress)
+        self.retriage_units()
+        return count
+
+    def retriage_messages(self, ids: list[int], progress: Callable[[], None] = lambda: None) -> int:
+        """Judge these stored messages again (`intake.workers` hands each worker a share)."""
         triage = self.triage
         count = 0
-        with self.sessions() as session:
-            ids = session.scalars(
-                select(m.Message.id)
-                .where(m.Message.kind == "submission", m.Message.state == "processed")
-                .order_by(m.Message.id)
-            ).all()
         for pk in ids:
             try:
                 with self.sessions() as session, session.begin():
@@ -250,9 +279,14 @@ class Pipeline:
                 count += 1
             except Exception:  # one bad message must not stop the others
                 log.exception("retriage of message %s failed", pk)
+            progress()
+        return count
+
+    def retriage_units(self) -> None:
+        """Versions, order and unit findings again, once every message has been judged."""
+        triage = self.triage
         with self.sessions() as session:
             unit_ids = session.scalars(select(m.Unit.id)).all()
         for pk in unit_ids:
             with self.sessions() as session, session.begin():
                 triage.triage_unit(session, session.get_one(m.Unit, pk))
-        return count

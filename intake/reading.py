@@ -1,10 +1,13 @@
 """Read what a case's stored files say: the form (converted when needed), photos, videos.
 
-This is the I/O side of triage: LibreOffice, ffprobe and ffmpeg run from here (through
+This is the I/O side of triage: LibreOffice, PyAV/ffprobe and ffmpeg run from here (through
 `programs`), over the blob store's copies, and their results go to the parsers.  All
-`.doc`/`.wps` files of a batch of cases go to one LibreOffice process, and videos are probed in
-a small thread pool, because process start-up dominates both (FIELD-NOTES: ~0.7 s per cold
-LibreOffice, ~53 ms per ffprobe).  Every readable video gets a poster frame in the blob store.
+`.doc`/`.wps` files of a batch of cases go to the warm converter (or one cold LibreOffice), and
+videos are probed in-process, because process start-up dominates both (FIELD-NOTES).  Every
+readable video gets a poster frame in the blob store, every photo its report thumbnail.
+
+Converted `.docx` and video probes are kept by the file's sha256 (`intake.derived`), so
+re-triage converts and probes nothing it has seen before.
 """
 
 from __future__ import annotations
@@ -12,12 +15,13 @@ from __future__ import annotations
 import io
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
-from pathlib import PurePosixPath
+from pathlib import Path, PurePosixPath
 from typing import Protocol
 
 from docx import Document
 
 from campaign import Campaign
+from intake.derived import Derived
 from intake.videos import poster_frames, probe_videos
 from intake.word import ConverterUnavailable, convert_to_docx
 from parsers.candidates import CandidateEntry, read_candidate_list
@@ -26,6 +30,9 @@ from parsers.charset import decode_bytes
 from parsers.form import FormUnreadable, count_chars_like_word, read_form
 from parsers.model import FormData, PhotoInfo, Role, UncheckedVideo, VideoInfo
 from parsers.photos import probe_photo
+from programs.warm_converter import WarmConverter
+from reports.thumbnails import render as render_thumbnail
+from reports.thumbnails import thumb_name
 from store.blobs import BlobStore
 
 DOCX_MAGIC = b"PK\x03\x04"
@@ -75,14 +82,20 @@ def read_cases(
     campaign: Campaign,
     libreoffice: str | None = None,
     workers: int = 2,
+    warm: WarmConverter | None = None,
+    thumbs: Path | None = None,
 ) -> list[ReadCase]:
+    """Read every case's files.  `warm` converts the Word files (else a cold LibreOffice);
+    `thumbs` is the report's thumbnail cache, filled here as the photos are decoded."""
     labels = {c.key: c.label for c in campaign.categories}
+    derived = Derived(blobs)
     forms = [_pick_form(files) for files in cases]
     docx_by_key, errors, converter_missing = _word_to_docx(
         [f for f in forms if f is not None]
         + [f for files in cases for f in files if f.role == "caption" and _is_word(f.name)],
         blobs,
         libreoffice,
+        warm,
     )
     probed = _read_videos(
         [f for files in cases for f in files if f.role == "video"], blobs, workers
@@ -110,7 +123,7 @@ def read_cases(
         for f in files:
             item = ReadFile(f)
             if f.role == "photo":
-                item.photo = probe_photo(blobs.get(f.sha256))
+                item.photo = _read_photo(f.sha256, blobs, derived, thumbs)
                 item.caption = caption_from_name(f.name) or from_docs.get(f.name)
             elif f.role == "video":
                 info = probed[f.key]
@@ -122,15 +135,43 @@ def read_cases(
     return out
 
 
+def _read_photo(sha256: str, blobs: BlobStore, derived: Derived, thumbs: Path | None) -> PhotoInfo:
+    """Decode a photo once: its facts are kept, and its report thumbnail made meanwhile."""
+    known = derived.photo(sha256)
+    if known is not None and (
+        thumbs is None or known.error is not None or (thumbs / thumb_name(sha256)).exists()
+    ):
+        return known
+    data = blobs.get(sha256)
+    info = probe_photo(data)
+    if thumbs is not None and info.error is None:
+        render_thumbnail(data, thumbs / thumb_name(sha256))
+    derived.keep_photo(sha256, info)
+    return info
+
+
 def _read_videos(videos: list[StoredFile], blobs: BlobStore, workers: int) -> dict[int, VideoInfo]:
     """VideoInfo by file key; a readable video also gets its poster frame stored."""
-    paths = [blobs.path_for(v.sha256) for v in videos]
-    probed = dict(zip((v.key for v in videos), probe_videos(paths, workers=workers), strict=True))
-    readable = [(v, p) for v, p in zip(videos, paths, strict=True) if probed[v.key].error is None]
+    derived = Derived(blobs)
+    probed: dict[int, VideoInfo] = {}
+    fresh: list[StoredFile] = []
+    for v in videos:
+        known = derived.video(v.sha256)
+        if known is not None and (known.error is not None or known.poster_sha256 is not None):
+            probed[v.key] = known
+        else:
+            fresh.append(v)
+    paths = [blobs.path_for(v.sha256) for v in fresh]
+    probed.update(zip((v.key for v in fresh), probe_videos(paths, workers=workers), strict=True))
+    readable = [(v, p) for v, p in zip(fresh, paths, strict=True) if probed[v.key].error is None]
     posters = poster_frames([p for _, p in readable], workers=workers)
     for (v, _), jpeg in zip(readable, posters, strict=True):
         if jpeg is not None:
             probed[v.key] = replace(probed[v.key], poster_sha256=blobs.put(jpeg))
+    for v in fresh:
+        info = probed[v.key]
+        if info.error is not None or info.poster_sha256 is not None:
+            derived.keep_video(v.sha256, info)
     return probed
 
 
@@ -146,24 +187,30 @@ def _pick_form(files: list[StoredFile]) -> StoredFile | None:
 
 
 def _word_to_docx(
-    files: list[StoredFile], blobs: BlobStore, libreoffice: str | None
+    files: list[StoredFile],
+    blobs: BlobStore,
+    libreoffice: str | None,
+    warm: WarmConverter | None = None,
 ) -> tuple[dict[int, bytes], dict[int, str], dict[int, str]]:
     """docx bytes by file key; unit-side errors by key; converter-side problems by key."""
     docx: dict[int, bytes] = {}
     errors: dict[int, str] = {}
     ours: dict[int, str] = {}
     pending: list[tuple[StoredFile, bytes]] = []
+    derived = Derived(blobs)
     for f in files:
         data = blobs.get(f.sha256)
         if data.startswith(DOCX_MAGIC):
             docx[f.key] = data
+        elif (converted := derived.docx(f.sha256)) is not None:
+            docx[f.key] = converted
         else:
             pending.append((f, data))
     if not pending:
         return docx, errors, ours
     try:
         results = convert_to_docx(
-            [(f.name, data) for f, data in pending], binary=libreoffice or None
+            [(f.name, data) for f, data in pending], binary=libreoffice or None, warm=warm
         )
     except ConverterUnavailable as exc:
         for f, _ in pending:
@@ -172,6 +219,7 @@ def _word_to_docx(
     for (f, _), result in zip(pending, results, strict=True):
         if result.docx is not None:
             docx[f.key] = result.docx
+            derived.keep_docx(f.sha256, result.docx)
         elif result.file_fault:
             errors[f.key] = str(result.error)
         else:
@@ -210,22 +258,32 @@ def docx_text(data: bytes) -> str:
 
 
 def read_candidate_entries(
-    lists: Sequence[ListFile], blobs: BlobStore, libreoffice: str | None = None
+    lists: Sequence[ListFile],
+    blobs: BlobStore,
+    libreoffice: str | None = None,
+    warm: WarmConverter | None = None,
 ) -> list[CandidateEntry]:
     """Every entry of the unit's candidate lists (推荐名单), newest list last."""
     entries: list[CandidateEntry] = []
+    derived = Derived(blobs)
     for f in lists:
         data = blobs.get(f.sha256)
         name = f.name
         if PurePosixPath(name.lower()).suffix in (".doc", ".wps") and not data.startswith(
             DOCX_MAGIC
         ):
-            try:
-                result = convert_to_docx([(name, data)], binary=libreoffice or None)[0]
-            except ConverterUnavailable:
-                continue
-            if result.docx is None:
-                continue
-            data, name = result.docx, name.rsplit(".", 1)[0] + ".docx"
+            converted = derived.docx(f.sha256)
+            if converted is None:
+                try:
+                    result = convert_to_docx([(name, data)], binary=libreoffice or None, warm=warm)[
+                        0
+                    ]
+                except ConverterUnavailable:
+                    continue
+                if result.docx is None:
+                    continue
+                converted = result.docx
+                derived.keep_docx(f.sha256, converted)
+            data, name = converted, name.rsplit(".", 1)[0] + ".docx"
         entries.extend(read_candidate_list(name, data).entries)
     return entries

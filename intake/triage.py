@@ -9,8 +9,8 @@ message (`retriage`) without reading a mailbox again.  Shared by ingest and retr
 from __future__ import annotations
 
 import re
-from dataclasses import asdict, dataclass
-from pathlib import PurePosixPath
+from dataclasses import asdict, dataclass, replace
+from pathlib import Path, PurePosixPath
 
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
@@ -32,6 +32,7 @@ from parsers.model import (
 )
 from parsers.subject import match_subject
 from programs import unar
+from programs.warm_converter import WarmConverter
 from store import models as m
 from store.blobs import BlobStore
 from store.waivers import apply_waivers
@@ -49,6 +50,10 @@ class Triage:
     blobs: BlobStore
     libreoffice: str | None = None
     workers: int = 2
+    # The supervised warm LibreOffice (None: a cold one per batch).
+    warm: WarmConverter | None = None
+    # The report's thumbnail cache, filled as photos are read (None: the report makes them).
+    thumbs: Path | None = None
 
     # -- storing a message's cases -------------------------------------------------------------
 
@@ -96,12 +101,50 @@ class Triage:
 
     # -- triage over stored files (shared by ingest and retriage) -----------------------------
 
-    def triage_cases(self, session: Session, cases: list[m.Case], unit_name: str | None) -> None:
-        stored = [
-            [StoredFile(f.id, f.name, f.path, f.role, f.sha256, f.size) for f in c.files]  # type: ignore[arg-type]
-            for c in cases
-        ]
-        reads = read_cases(stored, self.blobs, self.campaign, self.libreoffice, self.workers)
+    def read_groups(self, groups: list[CaseGroup]) -> list[ReadCase]:
+        """Read a message's cases before anything is written (forms converted, videos probed,
+        photos decoded), so that on SQLite no write transaction stays open meanwhile and other
+        workers are not kept waiting for the lock.  `triage_cases` then only writes."""
+        stored: list[list[StoredFile]] = []
+        key = 0
+        for g in groups:
+            files = []
+            for f in g.files:
+                key -= 1  # not yet a row: a stand-in key, matched to the row by path and hash
+                digest = self.blobs.put(f.data)
+                files.append(
+                    StoredFile(key, f.path[-1], "/".join(f.path), f.role, digest, len(f.data))
+                )
+            stored.append(files)
+        return self._read(stored)
+
+    def _read(self, stored: list[list[StoredFile]]) -> list[ReadCase]:
+        return read_cases(
+            stored,
+            self.blobs,
+            self.campaign,
+            self.libreoffice,
+            self.workers,
+            warm=self.warm,
+            thumbs=self.thumbs,
+        )
+
+    def triage_cases(
+        self,
+        session: Session,
+        cases: list[m.Case],
+        unit_name: str | None,
+        reads: list[ReadCase] | None = None,
+    ) -> None:
+        """Apply and judge what was read; `reads` from `read_groups`, or read here."""
+        if reads is None:
+            stored = [
+                [StoredFile(f.id, f.name, f.path, f.role, f.sha256, f.size) for f in c.files]  # type: ignore[arg-type]
+                for c in cases
+            ]
+            reads = self._read(stored)
+        else:
+            reads = [_keyed_by_rows(case, read) for case, read in zip(cases, reads, strict=True)]
         for case, read in zip(cases, reads, strict=True):
             self._apply_read(session, case, read, unit_name)
 
@@ -211,7 +254,7 @@ class Triage:
                 .order_by(m.File.id)
             )
         )
-        entries = read_candidate_entries(lists, self.blobs, self.libreoffice)
+        entries = read_candidate_entries(lists, self.blobs, self.libreoffice, self.warm)
         for case in current:
             case.order = match_candidate_order(case.name, entries) if entries else None
             if case.order is None:
@@ -237,12 +280,31 @@ class Triage:
         facts = message_facts(
             self.campaign, mail, unit_name, subject.deviations, expanded, links, msg
         )
+        cases = list(session.scalars(select(m.Case).where(m.Case.message_id == msg.id)))
+        # Read everything before the first write (see `read_groups`): other workers re-judging
+        # on SQLite wait for the lock only while this message's findings are written.
+        reads = self._read(
+            [
+                [StoredFile(f.id, f.name, f.path, f.role, f.sha256, f.size) for f in c.files]  # type: ignore[arg-type]
+                for c in cases
+            ]
+        )
         session.execute(
             delete(m.Finding).where(m.Finding.message_id == msg.id, m.Finding.level == "message")
         )
         add_findings(session, judge_message(facts), message=msg, unit=msg.unit)
-        cases = list(session.scalars(select(m.Case).where(m.Case.message_id == msg.id)))
-        self.triage_cases(session, cases, unit_name)
+        for case, read in zip(cases, reads, strict=True):
+            self._apply_read(session, case, read, unit_name)
+
+
+def _keyed_by_rows(case: m.Case, read: ReadCase) -> ReadCase:
+    """A read made before the rows existed, with each file's stand-in key replaced by its row's."""
+    rows: dict[tuple[str, str], list[int]] = {}
+    for f in case.files:  # in id order, the order they were added: a repeated path pairs up
+        rows.setdefault((f.path, f.sha256), []).append(f.id)
+    for item in read.files:
+        item.file = replace(item.file, key=rows[(item.file.path, item.file.sha256)].pop(0))
+    return read
 
 
 def message_facts(

@@ -1,7 +1,9 @@
-"""Videos over the blob store's copies: ffprobe for what they hold, ffmpeg for a poster frame.
+"""Videos over the blob store's copies: PyAV (or ffprobe) for what they hold, ffmpeg for a poster.
 
-Both run as programs (`programs.ffprobe`, `programs.ffmpeg`) in a small thread pool, because
-process start-up dominates (FIELD-NOTES: ~53 ms per ffprobe); `parsers.videos` reads the report.
+Probing runs in-process through PyAV, in one worker process with a timeout
+(`programs.pyav_probe`); ffprobe (`programs.ffprobe`) is the fallback where PyAV is missing or
+its worker cannot start.  Poster frames are ffmpeg programs in a small thread pool, because
+process start-up dominates (FIELD-NOTES: ~53 ms per process); `parsers.videos` reads the report.
 """
 
 from __future__ import annotations
@@ -9,11 +11,11 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from parsers.model import VideoError, VideoInfo
 from parsers.videos import parse_ffprobe
-from programs import ffmpeg, ffprobe
+from programs import ffmpeg, ffprobe, pyav_probe
 from programs.ffprobe import ProbeFailure
 
 T = TypeVar("T")
@@ -26,17 +28,31 @@ _ERRORS = {
 }
 
 
-def probe_video(path: Path, timeout: float = 30) -> VideoInfo:
-    """Run ffprobe on one file, killing it after `timeout` seconds. Never raises."""
-    report = ffprobe.probe(path, timeout=timeout)
+def _info(report: dict[str, Any] | ProbeFailure) -> VideoInfo:
     if isinstance(report, ProbeFailure):
         return VideoInfo(error=_ERRORS[report])
     return parse_ffprobe(report)
 
 
+def probe_video(path: Path, timeout: float = 30) -> VideoInfo:
+    """Run ffprobe on one file, killing it after `timeout` seconds. Never raises."""
+    return _info(ffprobe.probe(path, timeout=timeout))
+
+
+def probe_video_inprocess(path: Path, timeout: float = 30) -> VideoInfo:
+    """Read one file with PyAV in the worker process; ffprobe when PyAV cannot. Never raises."""
+    if not pyav_probe.available():
+        return probe_video(path, timeout)
+    report = pyav_probe.shared().probe(path, timeout=timeout)
+    if report is ProbeFailure.TOOL_MISSING:
+        return probe_video(path, timeout)
+    return _info(report)
+
+
 def probe_videos(paths: Iterable[Path], timeout: float = 30, workers: int = 2) -> list[VideoInfo]:
-    """probe_video over many files, in input order."""
-    return _in_pool(lambda p: probe_video(p, timeout), list(paths), workers)
+    """The in-process probe over many files, in input order (one worker: each takes ms)."""
+    del workers  # kept for callers; the PyAV worker reads one file at a time
+    return [probe_video_inprocess(p, timeout) for p in paths]
 
 
 def poster_frames(

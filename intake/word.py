@@ -1,5 +1,7 @@
 """Word files to `.docx`: sort by container, pass a `.docx` through, refuse what is not Word,
-and hand the rest (`.doc`, `.wps`, RTF) to LibreOffice in one batch (`programs.libreoffice`).
+and hand the rest (`.doc`, `.wps`, RTF) to LibreOffice: the warm one when the caller has one
+(`programs.warm_converter`), else, or when it cannot start, one cold batch
+(`programs.libreoffice`).
 
 Anything that is not an OLE, zip or RTF container fails without reaching LibreOffice, because
 LibreOffice would import it as plain text and "succeed".
@@ -8,6 +10,7 @@ LibreOffice would import it as plain text and "succeed".
 from __future__ import annotations
 
 import io
+import logging
 import zipfile
 from collections.abc import Sequence
 
@@ -19,6 +22,9 @@ from programs.libreoffice import (
     Document,
     convert,
 )
+from programs.warm_converter import WarmConverter, WarmUnavailable
+
+log = logging.getLogger(__name__)
 
 __all__ = ["ConversionResult", "ConverterUnavailable", "convert_to_docx"]
 
@@ -27,6 +33,7 @@ def convert_to_docx(
     items: Sequence[tuple[str, bytes]],
     timeout: float = DEFAULT_TIMEOUT,
     binary: str | None = None,
+    warm: WarmConverter | None = None,
 ) -> list[ConversionResult]:
     """Convert `(name, data)` pairs to `.docx` bytes; one result per item, in order.
 
@@ -34,7 +41,8 @@ def convert_to_docx(
     and RTF are converted; a file that already is a zip (a `.docx` renamed `.doc`) is returned as
     it is; anything else fails (`file_fault=True`). See `programs.libreoffice.convert` for
     batches, timeouts and when `ConverterUnavailable` is raised (only when there is something to
-    convert).
+    convert). With `warm`, the files go to that converter; should it be unavailable, to a
+    cold batch as without it.
     """
     results: list[ConversionResult | None] = [None] * len(items)
     pending: list[int] = []
@@ -48,12 +56,23 @@ def convert_to_docx(
         else:
             pending.append(i)
             documents.append(Document(name, data, "rtf" if kind is WordContainer.RTF else "doc"))
-    for i, result in zip(pending, convert(documents, timeout, binary), strict=True):
+    for i, result in zip(pending, _convert(documents, timeout, binary, warm), strict=True):
         results[i] = result
     return [
         r if r is not None else ConversionResult(items[i][0], error="not converted")
         for i, r in enumerate(results)
     ]
+
+
+def _convert(
+    documents: list[Document], timeout: float, binary: str | None, warm: WarmConverter | None
+) -> list[ConversionResult]:
+    if warm is not None and documents:
+        try:
+            return warm.convert(documents)
+        except WarmUnavailable as exc:
+            log.warning("no warm converter (%s): converting with a cold LibreOffice", exc)
+    return convert(documents, timeout, binary)
 
 
 def _passthrough(name: str, data: bytes) -> ConversionResult:

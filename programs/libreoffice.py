@@ -72,17 +72,25 @@ TEMP_PREFIX = "intake-soffice-"
 _RESTART = 81
 
 
-def find_soffice(binary: str | None = None) -> str:
-    """The LibreOffice binary to run: `binary` if given, else `soffice` or `libreoffice` on PATH;
-    the `soffice.bin` beside the wrapper script when there is one (see the module docstring)."""
+def find_soffice_wrapper(binary: str | None = None) -> str:
+    """The LibreOffice command as installed: `binary` if given, else `soffice` or `libreoffice`
+    on PATH.  unoserver wants this wrapper: `soffice.bin` started directly by it dies on its first
+    start with a fresh profile (the wrapper's launcher restarts it)."""
     if binary is not None:
         found = shutil.which(binary)
         if found is None:
             raise ConverterUnavailable(f"LibreOffice binary not found: {binary}")
-    else:
-        found = shutil.which("soffice") or shutil.which("libreoffice")
-        if found is None:
-            raise ConverterUnavailable("LibreOffice (soffice) is not installed")
+        return found
+    found = shutil.which("soffice") or shutil.which("libreoffice")
+    if found is None:
+        raise ConverterUnavailable("LibreOffice (soffice) is not installed")
+    return found
+
+
+def find_soffice(binary: str | None = None) -> str:
+    """The LibreOffice binary a cold conversion runs: the `soffice.bin` beside the wrapper script
+    when there is one (see the module docstring), else the wrapper itself."""
+    found = find_soffice_wrapper(binary)
     real = Path(found).resolve()
     worker = real.with_name("soffice.bin")
     if real.name in ("soffice", "libreoffice") and os.access(worker, os.X_OK):

@@ -46,7 +46,8 @@ class Completed:
         return (self.stderr or self.stdout).decode("utf-8", "replace").strip()[-limit:]
 
 
-def _die_with_parent() -> None:
+def die_with_parent() -> None:
+    """For `preexec_fn`: the kernel kills the child when the process that started it dies."""
     # Runs in the child between fork and exec.  Best effort: not every libc is glibc.
     with contextlib.suppress(Exception):
         ctypes.CDLL("libc.so.6", use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
@@ -75,7 +76,7 @@ def run(
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             start_new_session=True,
-            preexec_fn=_die_with_parent,  # noqa: PLW1509 - no threads touched before exec
+            preexec_fn=die_with_parent,  # noqa: PLW1509 - no threads touched before exec
         )
     except OSError as exc:
         raise ProgramMissing(f"cannot start {argv[0]}: {exc}") from exc

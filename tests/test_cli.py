@@ -133,6 +133,8 @@ def test_quarantine_gives_exit_1(
     (folder / "a.eml").write_bytes(submission("北京市", message_id="<a@x>"))
     (folder / "b.eml").write_bytes(build_submission(subject="咨询", message_id="<b@x>"))
     monkeypatch.setenv("INTAKE_DATA_DIR", str(tmp_path / "var"))
+    # In this process, where the patch below applies (worker processes would not see it).
+    monkeypatch.setenv("INTAKE_WORKERS", "1")
     monkeypatch.setattr(pipeline_module, "group_files", lambda *_: 1 / 0)
     assert main(["ingest", str(folder)]) == 1
     assert capsys.readouterr().out.strip() == "ingested 2 messages: 1 processed, 1 quarantined"
