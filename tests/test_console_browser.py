@@ -19,6 +19,11 @@ import httpx
 import pytest
 from aiosmtpd.controller import Controller
 from selenium import webdriver
+from selenium.common.exceptions import (
+    NoSuchElementException,
+    StaleElementReferenceException,
+    WebDriverException,
+)
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webdriver import WebDriver
@@ -75,7 +80,17 @@ def smtp() -> Iterator[tuple[Handler, int]]:
 
 
 def wait_for(driver: WebDriver, what: str, check: object) -> None:
-    WebDriverWait(driver, WAIT_S).until(lambda d: check(d), message=what)  # type: ignore[operator]
+    # While a POST's answer replaces the page, an element read a moment ago may belong to the
+    # old document: Chromium then says "Node … does not belong to the document". Poll again.
+    WebDriverWait(
+        driver,
+        WAIT_S,
+        ignored_exceptions=(
+            NoSuchElementException,
+            StaleElementReferenceException,
+            WebDriverException,
+        ),
+    ).until(lambda d: check(d), message=what)  # type: ignore[operator]
 
 
 def test_staff_act_in_the_browser(

@@ -135,7 +135,12 @@ def test_killed_five_times_while_converting_then_processed_and_answered_once(
     eml.write_bytes(raw)
     tmp = tmp_path / "tmp"
     tmp.mkdir()
-    env = env_for(app, tmp, INTAKE_RETRY_FIRST_S="1", INTAKE_RETRY_MAX_S="2")
+    # The cold converter: its `soffice.bin` carries the run's marker in its temp folder, so the
+    # test can kill `intake` while that process converts. (The warm one is killed mid-batch in
+    # tests/test_warm.py.)
+    env = env_for(
+        app, tmp, INTAKE_RETRY_FIRST_S="1", INTAKE_RETRY_MAX_S="2", INTAKE_CONVERTER="cold"
+    )
     kill_times: list[float] = []
     for _ in range(5):
         # A dead run's claim waits before it is taken up again (the mail-queue delay).
