@@ -8,9 +8,8 @@ message (`retriage`) without reading a mailbox again.  Shared by ingest and retr
 
 from __future__ import annotations
 
-import re
 from dataclasses import asdict, dataclass, replace
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
@@ -20,6 +19,7 @@ from intake.reading import ReadCase, StoredFile, read_candidate_entries, read_ca
 from parsers.archives import expand
 from parsers.candidates import order_from_name
 from parsers.cloud_links import find_cloud_links
+from parsers.grouping import case_name_from_hint
 from parsers.mail import parse_mail
 from parsers.model import (
     Attachment,
@@ -376,24 +376,6 @@ def _has_unit_errors(findings: list[m.Finding]) -> bool:
 def case_status(session: Session, case: m.Case) -> str:
     """The case's status from its stored findings (waived ones do not count); keeps superseded."""
     return case.status if case.status == "superseded" else _status_from_findings(session, case)
-
-
-_NAME_NOISE = re.compile(
-    r"(推荐材料|申报材料|推荐表|申报表|材料|案例)+$|^[\s\d０-９一二三四五六七八九十、.．_\-—（）()]+"
-)
-
-
-def case_name_from_hint(hint: str, unit: str | None, campaign: Campaign) -> str:
-    """`北京市XX推荐材料` → `XX`: the folder name without the unit, numbering and suffix."""
-    name = PurePosixPath(hint).stem if "." in hint[-6:] else hint
-    name = _NAME_NOISE.sub("", name.strip())
-    unit_obj = campaign.unit(unit) if unit else None
-    for alias in sorted(unit_obj.names if unit_obj else (), key=len, reverse=True):
-        if name.startswith(alias):
-            name = name[len(alias) :]
-            break
-    name = _NAME_NOISE.sub("", name.strip(" -_—"))
-    return name.strip(" -_—") or hint
 
 
 def materials(mail: ParsedMail) -> list[Attachment]:

@@ -27,6 +27,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import PurePosixPath
 
+from campaign import Campaign
 from parsers.model import CaseFile, CaseGroup, ExtractedFile, Grouping, Role
 from parsers.sniff import sniff_type
 
@@ -289,3 +290,21 @@ def _name_hint(root: tuple[str, ...], typed: list[CaseFile]) -> str:
 
 def _strip_archive_ext(name: str) -> str:
     return re.sub(r"\.(zip|rar|7z)$", "", name, flags=re.IGNORECASE)
+
+
+_NAME_NOISE = re.compile(
+    r"(推荐材料|申报材料|推荐表|申报表|材料|案例)+$|^[\s\d０-９一二三四五六七八九十、.．_\-—（）()]+"
+)
+
+
+def case_name_from_hint(hint: str, unit: str | None, campaign: Campaign) -> str:
+    """`北京市XX推荐材料` → `XX`: a case folder's name without the unit, numbering and suffix."""
+    name = PurePosixPath(hint).stem if "." in hint[-6:] else hint
+    name = _NAME_NOISE.sub("", name.strip())
+    unit_obj = campaign.unit(unit) if unit else None
+    for alias in sorted(unit_obj.names if unit_obj else (), key=len, reverse=True):
+        if name.startswith(alias):
+            name = name[len(alias) :]
+            break
+    name = _NAME_NOISE.sub("", name.strip(" -_—"))
+    return name.strip(" -_—") or hint

@@ -5,9 +5,8 @@ from __future__ import annotations
 import pytest
 
 from campaign import Campaign
-from intake.triage import case_name_from_hint
 from parsers.archives import expand
-from parsers.grouping import ROOT_KEY, group_files
+from parsers.grouping import ROOT_KEY, case_name_from_hint, group_files
 from parsers.model import Attachment, CaseGroup, Grouping
 from samples.archives import make_zip
 from samples.forms import make_form_docx
