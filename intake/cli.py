@@ -81,7 +81,6 @@ def cmd_retriage(app: App, args: argparse.Namespace) -> int:
 
 
 def cmd_export(app: App, args: argparse.Namespace) -> int:
-
     out: Path | None = args.out
     if args.format == "xlsx":
         today = datetime.now(ZoneInfo(app.settings.timezone)).date()
@@ -113,7 +112,6 @@ def iso_date(text: str) -> date:
 
 
 def cmd_report(app: App, args: argparse.Namespace) -> int:
-
     if args.out is None:
         faults.require_folder("reports_dir", app.settings.reports)
     index = write_daily_report(app, args.date, args.out)
@@ -131,12 +129,10 @@ def cmd_report(app: App, args: argparse.Namespace) -> int:
 
 
 def cmd_demo(app: App, args: argparse.Namespace) -> int:
-
     return run_demo(app)
 
 
 def cmd_send(app: App, args: argparse.Namespace) -> int:
-
     if app.settings.dry_run:
         faults.require_folder("outbox_dir", app.settings.outbox)
     with reported_by_caller(args.verbose, "intake.sending", "intake.transport"):
@@ -148,17 +144,14 @@ def cmd_send(app: App, args: argparse.Namespace) -> int:
 
 
 def cmd_run(app: App, args: argparse.Namespace) -> int:
-
     return run_command(app, verbose=args.verbose)
 
 
 def cmd_poll(app: App, args: argparse.Namespace) -> int:
-
     return poll_command(app, verbose=args.verbose)
 
 
 def cmd_status(app: App, args: argparse.Namespace) -> int:
-
     return status_command(app, check=args.check)
 
 
@@ -210,7 +203,6 @@ def cmd_replies(app: App, args: argparse.Namespace) -> int:
 
 
 def cmd_requeue(app: App, args: argparse.Namespace) -> int:
-
     return requeue_command(app, args.message, args.quarantined)
 
 
@@ -255,7 +247,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sub.add_parser("poll", help="one IMAP poll cycle, then exit (for cron)")
     p = sub.add_parser("status", help="heartbeat, job outcomes and the units × categories table")
-    p.add_argument("--check", action="store_true", help="exit 1 when polls fail or are overdue, or mail is quarantined")
+    p.add_argument(
+        "--check",
+        action="store_true",
+        help="exit 1 when polls fail or are overdue, mail is quarantined, or a folder, server or tool fails its check (each named)",
+    )
     p = sub.add_parser("ingest", help="process .eml files, folders, Maildirs or mbox files")
     p.add_argument("paths", nargs="+", metavar="PATH")
     p.add_argument(

@@ -7,7 +7,7 @@ redirects to the page where the result shows (303).
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from urllib.parse import quote
 
@@ -123,54 +123,45 @@ async def logout(request: Request) -> Response:
 # -- actions ------------------------------------------------------------------------------------
 
 
-async def waive(request: Request) -> Response:
-    guarded = await _guard(request)
-    if isinstance(guarded, Response):
-        return guarded
-    user, form = guarded
-    work = Work(state(request).app)
-    back = local_path(_text(form, "back"))
-    return await _run(
-        request, work.waive, user, request.path_params["id"], _text(form, "note"), back=back
-    )
+def _finding_action(method: str) -> Callable[[Request], Awaitable[Response]]:
+    """POST /findings/{id}/<method>: waive or restore one finding, with the form's note."""
+
+    async def handler(request: Request) -> Response:
+        guarded = await _guard(request)
+        if isinstance(guarded, Response):
+            return guarded
+        user, form = guarded
+        work = Work(state(request).app)
+        return await _run(
+            request, getattr(work, method), user, request.path_params["id"],
+            _text(form, "note"), back=local_path(_text(form, "back")),
+        )  # fmt: skip
+
+    return handler
 
 
-async def restore(request: Request) -> Response:
-    guarded = await _guard(request)
-    if isinstance(guarded, Response):
-        return guarded
-    user, form = guarded
-    work = Work(state(request).app)
-    back = local_path(_text(form, "back"))
-    return await _run(
-        request, work.restore, user, request.path_params["id"], _text(form, "note"), back=back
-    )
+def _message_action(method: str, field: str) -> Callable[[Request], Awaitable[Response]]:
+    """POST /messages/{id}/<field>: set one thing about a message (its unit, its kind)."""
+
+    async def handler(request: Request) -> Response:
+        guarded = await _guard(request)
+        if isinstance(guarded, Response):
+            return guarded
+        user, form = guarded
+        pk = request.path_params["id"]
+        work = Work(state(request).app)
+        return await _run(
+            request, getattr(work, method), user, pk, _text(form, field), _text(form, "note"),
+            back=f"/messages/{pk}",
+        )  # fmt: skip
+
+    return handler
 
 
-async def assign_unit(request: Request) -> Response:
-    guarded = await _guard(request)
-    if isinstance(guarded, Response):
-        return guarded
-    user, form = guarded
-    pk = request.path_params["id"]
-    work = Work(state(request).app)
-    return await _run(
-        request, work.assign_unit, user, pk, _text(form, "unit"), _text(form, "note"),
-        back=f"/messages/{pk}",
-    )  # fmt: skip
-
-
-async def set_kind(request: Request) -> Response:
-    guarded = await _guard(request)
-    if isinstance(guarded, Response):
-        return guarded
-    user, form = guarded
-    pk = request.path_params["id"]
-    work = Work(state(request).app)
-    return await _run(
-        request, work.set_kind, user, pk, _text(form, "kind"), _text(form, "note"),
-        back=f"/messages/{pk}",
-    )  # fmt: skip
+waive = _finding_action("waive")
+restore = _finding_action("restore")
+assign_unit = _message_action("assign_unit", "unit")
+set_kind = _message_action("set_kind", "kind")
 
 
 async def attach(request: Request) -> Response:

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from starlette.requests import Request
 from starlette.responses import FileResponse, PlainTextResponse, Response
 
-from intake.console.common import current_user, local_path, page, render, state
+from intake.console.common import current_user, error_page, local_path, page, render, state
 from intake.reply_actions import STATE_LABELS
 from parsers.sniff import sniff_type
 from reports.daily_build import build_report
@@ -164,9 +164,7 @@ def unit_page(request: Request, user: str) -> Response:
     with app.sessions() as session:
         unit = session.scalar(select(m.Unit).where(m.Unit.name == name))
         if unit is None and app.campaign.unit(name) is None:
-            return render(
-                request, "console_error.html.j2", status=404, text="没有这个单位。", back="/"
-            )
+            return error_page(request, 404, "没有这个单位。")
         cases = messages = findings = []
         if unit is not None:
             cases = list(
@@ -204,9 +202,7 @@ def message_page(request: Request, user: str) -> Response:
     with app.sessions() as session:
         msg = session.get(m.Message, pk)
         if msg is None:
-            return render(
-                request, "console_error.html.j2", status=404, text="没有这封邮件。", back="/"
-            )
+            return error_page(request, 404, "没有这封邮件。")
         findings = session.scalars(
             select(m.Finding).where(m.Finding.message_id == pk, m.Finding.level == "message")
         ).all()
@@ -252,9 +248,7 @@ def case_page(request: Request, user: str) -> Response:
     with app.sessions() as session:
         case = session.get(m.Case, pk)
         if case is None:
-            return render(
-                request, "console_error.html.j2", status=404, text="没有这个案例。", back="/"
-            )
+            return error_page(request, 404, "没有这个案例。")
         findings = session.scalars(select(m.Finding).where(m.Finding.case_id == pk)).all()
         files = list(case.files)
         return render(
