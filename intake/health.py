@@ -15,7 +15,7 @@ from intake import imap_connection
 from intake.config import ConfigError, Settings
 from intake.faults import ServerUnreachable, require_folder
 from intake.imap_connection import ImapLoginError, imap_port
-from intake.transport import DeliveryError, SmtpTransport
+from intake.transport import DeliveryError, SmtpTransport, connection_reason
 from programs import ffprobe, unar
 from programs.libreoffice import find_soffice
 
@@ -51,7 +51,7 @@ def _imap(settings: Settings) -> list[str]:
             str(ServerUnreachable("IMAP", "imap_password", where, "the server rejected the login"))
         ]
     except Exception as exc:  # any connection trouble is the finding itself
-        return [str(ServerUnreachable("IMAP", "imap_host", where, type(exc).__name__))]
+        return [str(ServerUnreachable("IMAP", "imap_host", where, connection_reason(exc)))]
     imap_connection.disconnect(client)
     return []
 
