@@ -38,7 +38,7 @@ from parsers.mail import parse_mail
 from parsers.model import Kind
 from parsers.subject import find_unit_in_names, match_subject
 from programs import unar
-from programs.warm_converter import WarmConverter
+from programs.warm_converter import DocumentConverter
 from reports.thumbnails import cache_folder
 from store import models as m
 from store import repo
@@ -60,7 +60,7 @@ class Pipeline:
     settings: Settings
     libreoffice: str | None = None
     workers: int = 2
-    warm: WarmConverter | None = None
+    warm: DocumentConverter | None = None
     # Off for a backfill of old mail, which was answered when it first arrived.
     replies: bool = True
 

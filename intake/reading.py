@@ -30,7 +30,7 @@ from parsers.charset import decode_bytes
 from parsers.form import FormUnreadable, count_chars_like_word, read_form
 from parsers.model import FormData, PhotoInfo, Role, UncheckedVideo, VideoInfo
 from parsers.photos import probe_photo
-from programs.warm_converter import WarmConverter
+from programs.warm_converter import DocumentConverter
 from reports.thumbnails import render as render_thumbnail
 from reports.thumbnails import thumb_name
 from store.blobs import BlobStore
@@ -82,7 +82,7 @@ def read_cases(
     campaign: Campaign,
     libreoffice: str | None = None,
     workers: int = 2,
-    warm: WarmConverter | None = None,
+    warm: DocumentConverter | None = None,
     thumbs: Path | None = None,
 ) -> list[ReadCase]:
     """Read every case's files.  `warm` converts the Word files (else a cold LibreOffice);
@@ -190,7 +190,7 @@ def _word_to_docx(
     files: list[StoredFile],
     blobs: BlobStore,
     libreoffice: str | None,
-    warm: WarmConverter | None = None,
+    warm: DocumentConverter | None = None,
 ) -> tuple[dict[int, bytes], dict[int, str], dict[int, str]]:
     """docx bytes by file key; unit-side errors by key; converter-side problems by key."""
     docx: dict[int, bytes] = {}
@@ -261,7 +261,7 @@ def read_candidate_entries(
     lists: Sequence[ListFile],
     blobs: BlobStore,
     libreoffice: str | None = None,
-    warm: WarmConverter | None = None,
+    warm: DocumentConverter | None = None,
 ) -> list[CandidateEntry]:
     """Every entry of the unit's candidate lists (推荐名单), newest list last."""
     entries: list[CandidateEntry] = []

@@ -32,7 +32,7 @@ from parsers.model import (
 )
 from parsers.subject import match_subject
 from programs import unar
-from programs.warm_converter import WarmConverter
+from programs.warm_converter import DocumentConverter
 from store import models as m
 from store.blobs import BlobStore
 from store.waivers import apply_waivers
@@ -51,7 +51,7 @@ class Triage:
     libreoffice: str | None = None
     workers: int = 2
     # The supervised warm LibreOffice (None: a cold one per batch).
-    warm: WarmConverter | None = None
+    warm: DocumentConverter | None = None
     # The report's thumbnail cache, filled as photos are read (None: the report makes them).
     thumbs: Path | None = None
 

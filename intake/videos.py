@@ -1,9 +1,9 @@
-"""Videos over the blob store's copies: PyAV (or ffprobe) for what they hold, ffmpeg for a poster.
+"""Videos over the blob store's copies: what they hold, and a poster frame.
 
-Probing runs in-process through PyAV, in one worker process with a timeout
-(`programs.pyav_probe`); ffprobe (`programs.ffprobe`) is the fallback where PyAV is missing or
-its worker cannot start.  Poster frames are ffmpeg programs in a small thread pool, because
-process start-up dominates (FIELD-NOTES: ~53 ms per process); `parsers.videos` reads the report.
+Probing and poster frames run in-process through PyAV, in one worker process with a timeout
+(`programs.pyav_probe`), because process start-up dominates (FIELD-NOTES: ~53 ms per process);
+ffprobe and ffmpeg (`programs.ffprobe`, `programs.ffmpeg`, in a small thread pool) are the
+fallback where PyAV is missing or its worker cannot start.  `parsers.videos` reads the report.
 """
 
 from __future__ import annotations
@@ -58,8 +58,14 @@ def probe_videos(paths: Iterable[Path], timeout: float = 30, workers: int = 2) -
 def poster_frames(
     paths: Iterable[Path], timeout: float = 30, workers: int = 2
 ) -> list[bytes | None]:
-    """A JPEG still of each video (None where ffmpeg made none), in input order."""
-    return _in_pool(lambda p: ffmpeg.poster_frame(p, timeout=timeout), list(paths), workers)
+    """A JPEG still of each video (None where none could be made), in input order: decoded by
+    the PyAV worker, or by ffmpeg processes where PyAV cannot."""
+    paths = list(paths)
+    if pyav_probe.available():
+        posters = [pyav_probe.shared().poster(p, timeout=timeout) for p in paths]
+        if ProbeFailure.TOOL_MISSING not in posters:
+            return [p if isinstance(p, bytes) else None for p in posters]
+    return _in_pool(lambda p: ffmpeg.poster_frame(p, timeout=timeout), paths, workers)
 
 
 def _in_pool(work: Callable[[Path], T], paths: Sequence[Path], workers: int) -> list[T]:

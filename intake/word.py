@@ -22,7 +22,7 @@ from programs.libreoffice import (
     Document,
     convert,
 )
-from programs.warm_converter import WarmConverter, WarmUnavailable
+from programs.warm_converter import DocumentConverter, WarmUnavailable
 
 log = logging.getLogger(__name__)
 
@@ -33,7 +33,7 @@ def convert_to_docx(
     items: Sequence[tuple[str, bytes]],
     timeout: float = DEFAULT_TIMEOUT,
     binary: str | None = None,
-    warm: WarmConverter | None = None,
+    warm: DocumentConverter | None = None,
 ) -> list[ConversionResult]:
     """Convert `(name, data)` pairs to `.docx` bytes; one result per item, in order.
 
@@ -65,7 +65,7 @@ def convert_to_docx(
 
 
 def _convert(
-    documents: list[Document], timeout: float, binary: str | None, warm: WarmConverter | None
+    documents: list[Document], timeout: float, binary: str | None, warm: DocumentConverter | None
 ) -> list[ConversionResult]:
     if warm is not None and documents:
         try:

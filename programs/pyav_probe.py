@@ -7,11 +7,17 @@ timeout kills that worker (a fresh one starts for the next file), never the serv
 
 The answer has the shape of ffprobe's JSON report (`format`, `streams`), so `parsers.videos`
 reads both the same way.  `programs.ffprobe` stays the fallback when PyAV is not installed.
+
+The same worker decodes each video's first picture for its poster: an ffmpeg process per video
+cost ~50 ms to start and up to 60 MB each, two at a time in each ingest worker (measured on the
+benchmark season); `programs.ffmpeg` stays the fallback for posters too.
 """
 
 from __future__ import annotations
 
 import atexit
+import base64
+import io
 import json
 import os
 import select
@@ -25,6 +31,7 @@ from programs.ffprobe import ProbeFailure
 from programs.run import die_with_parent, kill_group
 
 _START_TIMEOUT = 60.0
+POSTER_WIDTH = 480
 
 
 def available() -> bool:
@@ -79,16 +86,44 @@ def report(path: str) -> dict[str, Any] | str:
         }
 
 
+def poster(path: str) -> str | None:
+    """The first picture of the first video stream, 480 px wide, as base64 JPEG; runs inside
+    the worker.  None when there is no picture to be had."""
+    import av  # noqa: PLC0415 - only the worker process loads FFmpeg's libraries
+
+    try:
+        container = av.open("file:" + os.path.abspath(path), options={"protocol_whitelist": "file"})
+    except Exception:  # noqa: BLE001 - the probe says why; a poster is only a convenience
+        return None
+    with container:
+        if not container.streams.video:
+            return None
+        for frame in container.decode(video=0):
+            image = frame.to_image()
+            width = min(POSTER_WIDTH, image.width)
+            height = max(2, round(image.height * width / image.width / 2) * 2)
+            out = io.BytesIO()
+            image.resize((width, height)).save(out, "JPEG", quality=80)
+            return base64.b64encode(out.getvalue()).decode("ascii")
+    return None
+
+
 def _serve() -> None:
-    """The worker's loop: one absolute path a line in, one JSON answer a line out."""
+    """The worker's loop: one JSON request a line in (an absolute path to probe, or
+    `{"poster": path}`), one JSON answer a line out."""
     import av  # noqa: F401, PLC0415 - loaded before "ready", so start-up is not probe time
 
     out = sys.stdout
     out.write('"ready"\n')
     out.flush()
     for line in sys.stdin:
+        request = json.loads(line)
+        answer: dict[str, Any] | str | None
         try:
-            answer: dict[str, Any] | str = report(json.loads(line))
+            if isinstance(request, dict):
+                answer = {"jpeg": poster(request["poster"])}
+            else:
+                answer = report(request)
         except Exception:  # noqa: BLE001 - an unexpected failure is an unreadable file
             answer = ProbeFailure.UNREADABLE.value
         out.write(json.dumps(answer) + "\n")
@@ -104,13 +139,30 @@ class Prober:
 
     def probe(self, path: Path, *, timeout: float) -> dict[str, Any] | ProbeFailure:
         """The report on one file, or why there is none (TIMEOUT when the worker was killed)."""
+        answer = self._ask(os.path.abspath(path), path, timeout)
+        if isinstance(answer, ProbeFailure):
+            return answer
+        return ProbeFailure(answer) if isinstance(answer, str) else answer
+
+    def poster(self, path: Path, *, timeout: float) -> bytes | None | ProbeFailure:
+        """A JPEG of the video's first picture (None when it has none), or why the worker
+        could not answer."""
+        answer = self._ask({"poster": os.path.abspath(path)}, path, timeout)
+        if isinstance(answer, ProbeFailure):
+            return answer
+        if not isinstance(answer, dict):
+            return ProbeFailure.UNREADABLE
+        jpeg = answer.get("jpeg")
+        return base64.b64decode(jpeg) if isinstance(jpeg, str) else None
+
+    def _ask(self, request: object, path: Path, timeout: float) -> Any:
         if not os.path.exists(path):
             return ProbeFailure.MISSING_FILE
         with self._lock:
             try:
                 proc = self._ensure()
                 assert proc.stdin is not None
-                proc.stdin.write(json.dumps(os.path.abspath(path)).encode() + b"\n")
+                proc.stdin.write(json.dumps(request).encode() + b"\n")
                 proc.stdin.flush()
             except OSError:
                 self._stop()
@@ -123,8 +175,7 @@ class Prober:
                 # The worker died on this file (a crash inside FFmpeg): the file's fault.
                 self._stop()
                 return ProbeFailure.UNREADABLE
-        answer = json.loads(line)
-        return ProbeFailure(answer) if isinstance(answer, str) else answer
+        return json.loads(line)
 
     def close(self) -> None:
         with self._lock:

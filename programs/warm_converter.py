@@ -14,8 +14,13 @@ Supervision, because hostile `.doc` files exist:
   unoserver passes on to LibreOffice); a restart or `close` kills its whole process group.
 
 When no server can be started at all, `WarmUnavailable` tells the caller to fall back to a cold
-`soffice` batch (`programs.libreoffice`).  One server converts one file at a time; each process
-(service, ingest worker) gets its own, with its own ports and profile.
+`soffice` batch (`programs.libreoffice`).  One server converts one file at a time; the worker
+processes of one `intake` run share one through `programs.converter_host`.
+
+The server is started from one long-lived thread of its own: `PR_SET_PDEATHSIG` fires when the
+*thread* that started a child ends, not the process, and the converter host answers each worker
+in a thread that ends when the worker disconnects (measured: the next conversion found the
+server gone and paid a LibreOffice start again).
 """
 
 from __future__ import annotations
@@ -35,8 +40,9 @@ import threading
 import time
 import xmlrpc.client
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from programs.libreoffice import (
     _CANARY,
@@ -57,6 +63,18 @@ _LOST = (OSError, xmlrpc.client.ProtocolError, http.client.HTTPException)
 
 class WarmUnavailable(Exception):
     """No warm converter here (no unoserver, or it would not start): use a cold `soffice`."""
+
+
+class DocumentConverter(Protocol):
+    """What converts Word files for triage: a `WarmConverter` in this process, or the shared
+    one of a worker pool (`programs.converter_host.RemoteConverter`)."""
+
+    def convert(self, documents: Sequence[Document]) -> list[ConversionResult]: ...
+
+
+# The thread every server is started from (see the module docstring); it lives as long as the
+# process, so the kernel's parent-death signal reaches the server only when the process ends.
+_parent_thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="unoserver-parent")
 
 
 def find_unoserver(configured: str = "") -> str | None:
@@ -120,6 +138,10 @@ class WarmConverter:
     def pid(self) -> int | None:
         """The unoserver process, while one runs (for tests and the benchmark)."""
         return self._proc.pid if self._proc is not None and self._proc.poll() is None else None
+
+    def server_pid(self) -> int | None:
+        """`pid`, as a method a converter host can expose to its clients."""
+        return self.pid
 
     def convert(self, documents: Sequence[Document]) -> list[ConversionResult]:
         """Convert each document to `.docx`; one result per document, in order.
@@ -243,7 +265,8 @@ class WarmConverter:
         env = {**os.environ, "HOME": str(home), "TMPDIR": str(home), "SAL_USE_VCLPLUGIN": "svp"}
         env.pop("DISPLAY", None)
         try:
-            self._proc = subprocess.Popen(
+            self._proc = _parent_thread.submit(
+                subprocess.Popen,
                 argv,
                 env=env,
                 cwd=home,
@@ -251,8 +274,8 @@ class WarmConverter:
                 stdout=subprocess.DEVNULL,
                 stderr=subprocess.DEVNULL,
                 start_new_session=True,
-                preexec_fn=_term_with_parent,  # noqa: PLW1509 - no threads touched before exec
-            )
+                preexec_fn=_term_with_parent,
+            ).result()
         except OSError as exc:
             self._broken, self._broken_at = f"cannot start unoserver: {exc}", time.monotonic()
             raise WarmUnavailable(self._broken) from exc

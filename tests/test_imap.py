@@ -87,7 +87,10 @@ def test_new_mail_is_picked_up_exactly_once_and_never_marked_read(
     assert not any("BODY[]" in items or "RFC822" in items for _, items in spy.fetches)
     rows = messages(app)
     uidvalidity = dovecot.uidvalidity(mail_user)
-    assert [r.source_key for r in rows] == [f"{uidvalidity}:{u}" for u in unread + read]
+    # Worker processes share a batch out, so rows are not in UID order; each UID once.
+    assert sorted(str(r.source_key) for r in rows) == sorted(
+        f"{uidvalidity}:{u}" for u in unread + read
+    )
     assert {r.state for r in rows} == {"processed"}
     assert all(r.received_at == when for r in rows)
     # Staff still see unread mail as unread, and read mail as read.
@@ -183,7 +186,8 @@ def test_server_restart_in_the_middle_of_a_poll(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     dovecot.append(mail_user, [mail(n) for n in range(1, 7)])
-    app = imap_app(tmp_path, sqlite_url, dovecot, mail_user, imap_batch="2")
+    # The fault is patched into this process's pipeline: no worker processes.
+    app = imap_app(tmp_path, sqlite_url, dovecot, mail_user, imap_batch="2", workers="1")
     dispose.append(app)
     original = Pipeline.ingest
     calls: list[str] = []
@@ -257,7 +261,8 @@ def test_a_message_that_always_fails_is_quarantined_and_the_rest_pass(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     dovecot.append(mail_user, [mail(1), mail(2, "POISON"), mail(3)])
-    app = imap_app(tmp_path, db_url, dovecot, mail_user)
+    # The fault is patched into this process's pipeline: no worker processes.
+    app = imap_app(tmp_path, db_url, dovecot, mail_user, workers="1")
     dispose.append(app)
     original = Pipeline._process
 
@@ -301,6 +306,7 @@ def test_a_message_that_kills_the_process_is_quarantined_after_a_few_attempts(
         retry_limit=str(limit),
         retry_first_s="0",
         quarantine_after_s="0",
+        workers="1",  # the fault is patched into this process's pipeline
     )
     dispose.append(app)
     original = Pipeline._process

@@ -209,7 +209,9 @@ def test_bundled_campaign_ships_no_invented_winners(campaign: Campaign) -> None:
     assert read_selected_cases(SELECTED_CSV) == ()
     assert campaign.previously_selected == ()
     assert campaign.unchecked_years == (2021, 2022)
-    assert find_previously_selected("城市副中心绿色低碳示范园区", None, "北京市", (), (2021,)) is None
+    assert (
+        find_previously_selected("城市副中心绿色低碳示范园区", None, "北京市", (), (2021,)) is None
+    )
 
 
 # -- candidate order -----------------------------------------------------------------------------

@@ -211,7 +211,11 @@ def test_intake_run_stops_cleanly_on_sigterm_and_poll_finishes_the_rest(
     StateFile(service_app.settings.data_dir / "service-state.json").update(
         lambda d: d.update(last_report_date=today)
     )
-    env = cli_env(service_app, INTAKE_TEST_SLOW_MS="300", INTAKE_IMAP_IDLE="false")
+    # One worker: with more, a batch is in several hands at once and may all be done before
+    # the signal (the mark then catches up on the next poll, as duplicates).
+    env = cli_env(
+        service_app, INTAKE_TEST_SLOW_MS="300", INTAKE_IMAP_IDLE="false", INTAKE_WORKERS="1"
+    )
     proc = subprocess.Popen(intake("run"), env=env, stderr=subprocess.PIPE, text=True, cwd=ROOT)
     try:
         assert wait_for(lambda: count(service_app) >= 1, timeout=20), "no message came in"

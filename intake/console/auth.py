@@ -8,6 +8,7 @@ ends its sessions: every request checks that the account still exists.
 
 from __future__ import annotations
 
+import functools
 import hmac
 import os
 import secrets
@@ -30,8 +31,14 @@ MIN_PASSWORD = 10
 NAME_MAX = 64
 
 _hasher = PasswordHasher()
-# Verified against when the name is unknown, so that the answer takes as long either way.
-_DUMMY_HASH = _hasher.hash("not a password of anyone")
+
+
+@functools.cache
+def _dummy_hash() -> str:
+    # Verified against when the name is unknown, so that the answer takes as long either way.
+    # Made on first use, not at import: one argon2 hash takes 64 MB for a moment, and every
+    # process importing the CLI (ingest workers included) paid it at start.
+    return _hasher.hash("not a password of anyone")
 
 
 class AccountError(ValueError):
@@ -86,7 +93,7 @@ def verify(session: Session, name: str, password: str) -> m.StaffAccount | None:
     """The account when the password is right, else None (in about the same time)."""
     account = session.scalar(select(m.StaffAccount).where(m.StaffAccount.name == name))
     try:
-        _hasher.verify(account.password_hash if account else _DUMMY_HASH, password)
+        _hasher.verify(account.password_hash if account else _dummy_hash(), password)
     except (VerificationError, InvalidHashError):
         return None
     return account
