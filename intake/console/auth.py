@@ -14,6 +14,7 @@ import secrets
 import threading
 import time
 from collections import defaultdict, deque
+from functools import cache
 from pathlib import Path
 
 from argon2 import PasswordHasher
@@ -30,8 +31,19 @@ MIN_PASSWORD = 10
 NAME_MAX = 64
 
 _hasher = PasswordHasher()
-# Verified against when the name is unknown, so that the answer takes as long either way.
-_DUMMY_HASH = _hasher.hash("not a password of anyone")
+
+
+@cache
+def _dummy_hash() -> str:
+    """Verified against when the name is unknown, so that the answer takes as long either way.
+    Made on first use: hashing costs 0.3 s, and every `intake` command imports this module."""
+    return _hasher.hash("not a password of anyone")
+
+
+def warm_up() -> None:
+    """Make the dummy hash now (the console does, at start), so not even the first login's
+    answer takes longer for an unknown name."""
+    _dummy_hash()
 
 
 class AccountError(ValueError):
@@ -86,7 +98,7 @@ def verify(session: Session, name: str, password: str) -> m.StaffAccount | None:
     """The account when the password is right, else None (in about the same time)."""
     account = session.scalar(select(m.StaffAccount).where(m.StaffAccount.name == name))
     try:
-        _hasher.verify(account.password_hash if account else _DUMMY_HASH, password)
+        _hasher.verify(account.password_hash if account else _dummy_hash(), password)
     except (VerificationError, InvalidHashError):
         return None
     return account
