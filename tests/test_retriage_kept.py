@@ -4,6 +4,7 @@ judges everything that depends on the campaign again, and never meets a stale en
 from __future__ import annotations
 
 import json
+import logging
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -12,8 +13,10 @@ from sqlalchemy import select
 
 from campaign.model import DEFAULT_FORM_FIELDS
 from intake import derived as derived_module
+from intake import workers as workers_module
 from intake.app import App
 from intake.derived import Derived, MessageBytes
+from intake.workers import retriage_all
 from parsers.model import (
     ArchiveDamage,
     ArchiveProblem,
@@ -208,3 +211,26 @@ def test_message_bytes_round_trip_and_tool_problems_are_not_kept(tmp_path: Path)
     missing_tool = ArchiveProblem("c.rar", ArchiveProblemKind.TOOL_MISSING)
     derived.keep_message("b" * 64, MessageBytes("s", 1, [], [missing_tool]))
     assert derived.message("b" * 64) is None  # tried again once a tool is installed
+
+
+def test_retriage_starts_workers_only_when_they_pay(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    app = make_app(tmp_path, workers="2")
+    try:
+        for i, unit in enumerate(["北京市", "天津市", "河北省", "山西省", "辽宁省", "吉林省"]):
+            zips = [case_zip(unit, "光伏园区", fields={"联系人": ""} if i % 2 else None)]
+            app.pipeline.ingest(submission(unit, zips=zips, message_id=f"<{i}@x>"))
+        before = _findings(app)
+        caplog.set_level(logging.INFO, logger="intake.workers")
+        # Everything read was kept at ingest: judging here beats starting two processes.
+        assert retriage_all(app, 2) == 6
+        assert "2 more messages in this process" in caplog.text
+        assert _findings(app) == before
+        caplog.clear()
+        monkeypatch.setattr(workers_module, "WORKER_START_S", 0.0)  # as if reading were slow
+        assert retriage_all(app, 2) == 6
+        assert "2 more messages in 1 workers" in caplog.text
+        assert _findings(app) == before
+    finally:
+        app.engine.dispose()
