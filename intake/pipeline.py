@@ -26,8 +26,9 @@ from campaign import Campaign
 from intake import claims
 from intake.claims import TRANSIENT_ERRORS, plausible
 from intake.config import Settings
+from intake.message_facts import keep_message_facts, materials, message_facts
 from intake.replies import queue_reply
-from intake.triage import Triage, add_findings, fit, materials, message_facts
+from intake.triage import Triage, add_findings, fit
 from parsers.archives import expand
 from parsers.call_match import submission_or_other
 from parsers.classify import classify_automatic
@@ -217,6 +218,7 @@ class Pipeline:
             self.campaign, mail, unit_name, subject.deviations, expanded, cloud_links, msg
         )
         add_findings(session, judge_message(facts), message=msg, unit=unit)
+        keep_message_facts(self.blobs, msg.raw_sha256, facts)  # retriage need not parse again
 
         triage = self.triage
         for a in mail.attachments:

@@ -6,8 +6,9 @@ This is the I/O side of triage: LibreOffice, PyAV/ffprobe and ffmpeg run from he
 videos are probed in-process, because process start-up dominates both (FIELD-NOTES).  Every
 readable video gets a poster frame in the blob store, every photo its report thumbnail.
 
-Converted `.docx` and video probes are kept by the file's sha256 (`intake.derived`), so
-re-triage converts and probes nothing it has seen before.
+Converted `.docx`, video probes, forms' reads, caption documents' text and candidate lists'
+entries are kept by the file's sha256 (`intake.derived`; a form's read also under a key of the
+campaign's form spec), so re-triage converts, probes and parses nothing it has seen before.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from typing import Protocol
 from docx import Document
 
 from campaign import Campaign
-from intake.derived import Derived
+from intake.derived import Derived, FormRead, form_key
 from intake.videos import poster_frames, probe_videos
 from intake.word import ConverterUnavailable, convert_to_docx
 from parsers.candidates import CandidateEntry, read_candidate_list
@@ -87,12 +88,29 @@ def read_cases(
 ) -> list[ReadCase]:
     """Read every case's files.  `warm` converts the Word files (else a cold LibreOffice);
     `thumbs` is the report's thumbnail cache, filled here as the photos are decoded."""
-    labels = {c.key: c.label for c in campaign.categories}
     derived = Derived(blobs)
+    spec = form_key(campaign)
     forms = [_pick_form(files) for files in cases]
+    # Reads kept from an earlier run (ingest, a retriage): their files are not even opened.
+    kept_forms = {
+        f.key: kept for f in forms if f is not None and (kept := derived.form(f.sha256, spec))
+    }
+    kept_texts = {
+        f.key: text
+        for files in cases
+        for f in files
+        if f.role == "caption"
+        and _is_word(f.name)
+        and (text := derived.caption_text(f.sha256)) is not None
+    }
     docx_by_key, errors, converter_missing = _word_to_docx(
-        [f for f in forms if f is not None]
-        + [f for files in cases for f in files if f.role == "caption" and _is_word(f.name)],
+        [f for f in forms if f is not None and f.key not in kept_forms]
+        + [
+            f
+            for files in cases
+            for f in files
+            if f.role == "caption" and _is_word(f.name) and f.key not in kept_texts
+        ],
         blobs,
         libreoffice,
         warm,
@@ -110,14 +128,15 @@ def read_cases(
             elif form_file.key in errors:
                 read.form_error = errors[form_file.key]
             else:
-                try:
-                    read.form = read_form(docx_by_key[form_file.key], labels, campaign.form)
-                except FormUnreadable as exc:
-                    read.form_error = str(exc)
+                form_read = kept_forms.get(form_file.key)
+                if form_read is None:
+                    form_read = _read_form(docx_by_key[form_file.key], campaign)
+                    derived.keep_form(form_file.sha256, spec, form_read)
+                read.form, read.form_error = form_read.form, form_read.error
             if read.form is not None:
                 intro = read.form.fields.get("案例简介", "")
                 read.intro_chars = count_chars_like_word(intro) if intro else 0
-        captions = _caption_documents(files, blobs, docx_by_key)
+        captions = _caption_documents(files, blobs, docx_by_key, kept_texts)
         photos = [f for f in files if f.role == "photo"]
         from_docs = match_captions([p.name for p in photos], captions) if captions else {}
         for f in files:
@@ -133,6 +152,13 @@ def read_cases(
             read.files.append(item)
         out.append(read)
     return out
+
+
+def _read_form(docx: bytes, campaign: Campaign) -> FormRead:
+    try:
+        return FormRead(form=read_form(docx, campaign.category_labels, campaign.form))
+    except FormUnreadable as exc:
+        return FormRead(error=str(exc))
 
 
 def _read_photo(sha256: str, blobs: BlobStore, derived: Derived, thumbs: Path | None) -> PhotoInfo:
@@ -228,15 +254,21 @@ def _word_to_docx(
 
 
 def _caption_documents(
-    files: list[StoredFile], blobs: BlobStore, docx_by_key: dict[int, bytes]
+    files: list[StoredFile],
+    blobs: BlobStore,
+    docx_by_key: dict[int, bytes],
+    kept_texts: dict[int, str],
 ) -> dict[str, str]:
     captions: dict[str, str] = {}
     for f in files:
         if f.role != "caption":
             continue
         text = ""
-        if f.key in docx_by_key:
+        if f.key in kept_texts:
+            text = kept_texts[f.key]
+        elif f.key in docx_by_key:
             text = docx_text(docx_by_key[f.key])
+            Derived(blobs).keep_caption_text(f.sha256, text)
         elif f.name.lower().endswith(".txt"):
             text = decode_bytes(blobs.get(f.sha256))
         for ref, caption in captions_from_document(text).items():
@@ -267,6 +299,11 @@ def read_candidate_entries(
     entries: list[CandidateEntry] = []
     derived = Derived(blobs)
     for f in lists:
+        suffix = PurePosixPath(f.name.lower()).suffix
+        kept = derived.candidates(f.sha256, suffix)
+        if kept is not None:
+            entries.extend(kept)
+            continue
         data = blobs.get(f.sha256)
         name = f.name
         if PurePosixPath(name.lower()).suffix in (".doc", ".wps") and not data.startswith(
@@ -285,5 +322,7 @@ def read_candidate_entries(
                 converted = result.docx
                 derived.keep_docx(f.sha256, converted)
             data, name = converted, name.rsplit(".", 1)[0] + ".docx"
-        entries.extend(read_candidate_list(name, data).entries)
+        found = list(read_candidate_list(name, data).entries)
+        derived.keep_candidates(f.sha256, suffix, found)
+        entries.extend(found)
     return entries

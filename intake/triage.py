@@ -3,7 +3,8 @@
 Owns storing case and file rows (bytes into the blob store), reading the stored files of cases
 (forms, photos, videos), applying what was read to the case row, the case, message and unit
 findings, the versions and recommendation order across a unit's cases, and re-judging a stored
-message (`retriage`) without reading a mailbox again.  Shared by ingest and retriage.
+message (`retriage`) without reading a mailbox again.  Shared by ingest and retriage.  A
+message's own facts are `intake.message_facts`.
 """
 
 from __future__ import annotations
@@ -15,29 +16,20 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from campaign import Campaign
+from intake.message_facts import facts_from_bytes, message_bytes
 from intake.reading import ReadCase, StoredFile, read_candidate_entries, read_cases
-from parsers.archives import expand
 from parsers.candidates import order_from_name
-from parsers.cloud_links import find_cloud_links
 from parsers.grouping import case_name_from_hint
-from parsers.mail import parse_mail
 from parsers.model import (
-    Attachment,
     CaseGroup,
-    CloudLink,
-    Contact,
-    Expanded,
-    ParsedMail,
-    SubjectDeviation,
 )
 from parsers.subject import match_subject
-from programs import unar
 from programs.warm_converter import DocumentConverter
 from store import models as m
 from store.blobs import BlobStore
 from store.waivers import apply_waivers
 from validators.base import Finding
-from validators.facts import CaseFacts, FileFacts, MessageFacts, UnitCase, UnitFacts
+from validators.facts import CaseFacts, FileFacts, UnitCase, UnitFacts
 from validators.matching import find_previously_selected, match_candidate_order, same_case
 from validators.registry import blocks_receipt, judge_case, judge_message, judge_unit
 
@@ -271,15 +263,12 @@ class Triage:
         add_findings(session, judge_unit(facts), unit=unit)
 
     def retriage_message(self, session: Session, msg: m.Message) -> None:
-        """Judge a stored message and its cases again from its stored raw bytes."""
-        mail = parse_mail(self.blobs.get(msg.raw_sha256))
-        subject = match_subject(mail.subject, self.campaign)
-        expanded = expand(materials(mail), rar=unar.read_member)
+        """Judge a stored message and its cases again from its stored raw bytes (what they
+        alone say is kept at ingest: `intake.message_facts`)."""
+        said = message_bytes(self.blobs, msg.raw_sha256)
+        subject = match_subject(said.subject, self.campaign)
         unit_name = msg.unit.name if msg.unit else None
-        links = find_cloud_links(mail.text, mail.html)
-        facts = message_facts(
-            self.campaign, mail, unit_name, subject.deviations, expanded, links, msg
-        )
+        facts = facts_from_bytes(self.campaign, said, unit_name, subject.deviations, msg)
         cases = list(session.scalars(select(m.Case).where(m.Case.message_id == msg.id)))
         # Read everything before the first write (see `read_groups`): other workers re-judging
         # on SQLite wait for the lock only while this message's findings are written.
@@ -305,29 +294,6 @@ def _keyed_by_rows(case: m.Case, read: ReadCase) -> ReadCase:
     for item in read.files:
         item.file = replace(item.file, key=rows[(item.file.path, item.file.sha256)].pop(0))
     return read
-
-
-def message_facts(
-    campaign: Campaign,
-    mail: ParsedMail,
-    unit_name: str | None,
-    deviations: tuple[SubjectDeviation, ...],
-    expanded: Expanded,
-    cloud_links: list[CloudLink],
-    msg: m.Message,
-) -> MessageFacts:
-    return MessageFacts(
-        campaign=campaign,
-        kind="submission",
-        subject=mail.subject,
-        unit=unit_name,
-        subject_deviations=deviations,
-        contact=Contact(msg.contact_name, msg.contact_phone, msg.contact_email),
-        attachment_count=len(materials(mail)),
-        cloud_links=cloud_links,
-        archive_problems=expanded.problems,
-        received_at=msg.received_at,
-    )
 
 
 def _status_from_findings(session: Session, case: m.Case) -> str:
@@ -376,11 +342,6 @@ def _has_unit_errors(findings: list[m.Finding]) -> bool:
 def case_status(session: Session, case: m.Case) -> str:
     """The case's status from its stored findings (waived ones do not count); keeps superseded."""
     return case.status if case.status == "superseded" else _status_from_findings(session, case)
-
-
-def materials(mail: ParsedMail) -> list[Attachment]:
-    """The attached files, without images embedded in the HTML body (logos, pasted pictures)."""
-    return [a for a in mail.attachments if not a.inline]
 
 
 def fit(value: str | None, limit: int) -> str | None:

@@ -45,6 +45,7 @@ from parsers.model import FormData
 __all__ = [
     "DEFAULT_FORM",
     "FIELDS",
+    "FORM_READER_VERSION",
     "FIELD_LABELS",
     "FormUnreadable",
     "count_chars_like_word",
@@ -61,6 +62,9 @@ DEFAULT_FORM = FormSpec()
 FIELD_LABELS: dict[str, tuple[str, ...]] = {f.key: f.labels for f in DEFAULT_FORM.fields}
 FIELDS: tuple[str, ...] = tuple(FIELD_LABELS)
 CATEGORY_FIELD = "类别"
+# Bump when `read_form` would read the same bytes differently: `intake.derived` keeps forms'
+# reads under it, and a stale read must not outlive the reader that made it.
+FORM_READER_VERSION = 1
 
 
 def read_form(

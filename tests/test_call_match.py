@@ -19,7 +19,7 @@ from sqlalchemy import select
 from campaign.loader import BUNDLED_CAMPAIGN, load_campaign
 from intake.app import App
 from intake.daily_job import write_daily_report
-from intake.triage import materials
+from intake.message_facts import materials
 from parsers.archives import expand
 from parsers.call_match import submission_or_other, where_named, word_text
 from parsers.mail import parse_mail

@@ -20,7 +20,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from intake.app import App
 from intake.console import actions, pages
-from intake.console.auth import LoginLimiter, session_secret
+from intake.console.auth import LoginLimiter, session_secret, warm_up
 from reports.charts import COLOURS
 from reports.formatting import clock, human_size
 
@@ -111,6 +111,7 @@ def create_app(app: App, *, limiter: LoginLimiter | None = None) -> Starlette:
     """The console over `app` (its settings, database, blobs and pipeline)."""
     settings = app.settings
     app.engine  # noqa: B018 - migrate now, not on the first request
+    warm_up()
     state: dict[str, Any] = {
         "app": app,
         "env": environment(),

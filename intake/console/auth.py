@@ -8,13 +8,13 @@ ends its sessions: every request checks that the account still exists.
 
 from __future__ import annotations
 
-import functools
 import hmac
 import os
 import secrets
 import threading
 import time
 from collections import defaultdict, deque
+from functools import cache
 from pathlib import Path
 
 from argon2 import PasswordHasher
@@ -33,12 +33,17 @@ NAME_MAX = 64
 _hasher = PasswordHasher()
 
 
-@functools.cache
+@cache
 def _dummy_hash() -> str:
-    # Verified against when the name is unknown, so that the answer takes as long either way.
-    # Made on first use, not at import: one argon2 hash takes 64 MB for a moment, and every
-    # process importing the CLI (ingest workers included) paid it at start.
+    """Verified against when the name is unknown, so that the answer takes as long either way.
+    Made on first use: hashing costs 0.3 s, and every `intake` command imports this module."""
     return _hasher.hash("not a password of anyone")
+
+
+def warm_up() -> None:
+    """Make the dummy hash now (the console does, at start), so not even the first login's
+    answer takes longer for an unknown name."""
+    _dummy_hash()
 
 
 class AccountError(ValueError):
