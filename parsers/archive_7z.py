@@ -1,4 +1,4 @@
-"""7z archives, read in-process with py7zr into memory.
+"""7z archives, read in-process with py7zr, members into memory.
 
 Solid 7z blocks do not say which member is the bomb, so a 7z whose overall ratio is a bomb is
 refused whole. py7zr stops at the first damaged member: what completed (written whole, CRC
@@ -10,6 +10,7 @@ from __future__ import annotations
 import io
 import tempfile
 from pathlib import PurePosixPath
+from typing import BinaryIO
 
 import py7zr
 import py7zr.exceptions
@@ -18,6 +19,7 @@ from py7zr.io import Py7zIO, WriterFactory
 from parsers.archive_names import is_junk, split_name
 from parsers.archive_run import RATIO_FLOOR, Run, Tally, note_failure
 from parsers.model import ArchiveDamage, ArchiveProblemKind
+from parsers.payload import Payload
 
 
 class _Overflow(Exception):
@@ -66,10 +68,16 @@ class _MemFactory(WriterFactory):
         return writer
 
 
-def expand_7z(run: Run, where: tuple[str, ...], data: bytes, depth: int) -> None:
+def expand_7z(run: Run, where: tuple[str, ...], payload: Payload, depth: int) -> None:
+    # A stored archive is read from its file; its members (caps checked) still come out whole.
+    with payload.open() as fh:
+        _expand(run, where, fh, payload.size, depth)
+
+
+def _expand(run: Run, where: tuple[str, ...], fh: BinaryIO, size: int, depth: int) -> None:
     limits = run.limits
     try:
-        sz = py7zr.SevenZipFile(io.BytesIO(data), mode="r", max_extract_size=run.bytes_left)
+        sz = py7zr.SevenZipFile(fh, mode="r", max_extract_size=run.bytes_left)
     except py7zr.exceptions.PasswordRequired:  # encrypted headers
         run.problem(where, ArchiveProblemKind.ENCRYPTED)
         return
@@ -107,7 +115,7 @@ def expand_7z(run: Run, where: tuple[str, ...], data: bytes, depth: int) -> None
             return
         # Solid blocks have no per-member compressed size, so the ratio is judged on the whole.
         declared = sum(info.uncompressed for info, _ in candidates)
-        if declared > RATIO_FLOOR and declared > limits.max_ratio * len(data):
+        if declared > RATIO_FLOOR and declared > limits.max_ratio * size:
             run.problem(where, ArchiveProblemKind.RATIO, limit=limits.max_ratio)
             return
         targets: list[str] = []
@@ -180,4 +188,4 @@ def _extract(
             return
         run.bytes_left -= len(blob)
         run.members_left -= 1
-        run.take(where + parts, blob, depth + 1)
+        run.take(where + parts, Payload.of(blob), depth + 1)

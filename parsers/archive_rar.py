@@ -23,6 +23,7 @@ import rarfile
 from parsers.archive_names import decode_legacy, is_junk, split_name
 from parsers.archive_run import Entry, Run, Tally, ToolMissing, ToolTimeout, read_capped
 from parsers.model import ArchiveDamage, ArchiveProblemKind
+from parsers.payload import Payload
 
 RarFailure = Literal["tool_missing", "timed_out", "failed"]
 
@@ -46,8 +47,10 @@ class RarReader(Protocol):
 
 
 def expand_rar(
-    run: Run, where: tuple[str, ...], data: bytes, depth: int, *, reader: RarReader | None
+    run: Run, where: tuple[str, ...], payload: Payload, depth: int, *, reader: RarReader | None
 ) -> None:
+    # Read whole: the RAR tool is handed the archive's (or one member's) bytes.
+    data = payload.read()
     try:
         # Names without RAR's Unicode flag are in the packer's ANSI code page: GBK here.
         rf = rarfile.RarFile(io.BytesIO(data), charset="gb18030")
