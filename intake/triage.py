@@ -277,9 +277,9 @@ class Triage:
 
     def retriage_message(self, session: Session, msg: m.Message) -> None:
         """Judge a stored message and its cases again from its stored raw bytes."""
-        mail = parse_mail(self.blobs.get(msg.raw_sha256))
+        mail = parse_mail(self.blobs.get(msg.raw_sha256), self.blobs)
         subject = match_subject(mail.subject, self.campaign)
-        expanded = expand(materials(mail), rar=unar.read_member)
+        expanded = expand(materials(mail), rar=unar.read_member, sink=self.blobs)
         unit_name = msg.unit.name if msg.unit else None
         links = find_cloud_links(mail.text, mail.html)
         facts = message_facts(

@@ -117,7 +117,7 @@ class Blobs:
         if not _BASE64_BODY.fullmatch(self.raw, start, end):
             return None
         try:
-            if sink is None or end - start <= _DECODE_STEP or self._inner_padding(start, end):
+            if sink is None or self._inner_padding(start, end):
                 return Payload.of(binascii.a2b_base64(memoryview(self.raw)[start:end]))
             return self._decode_chunked(start, end, sink)
         except (binascii.Error, ValueError):
@@ -131,7 +131,8 @@ class Blobs:
 
     def _decode_chunked(self, start: int, end: int, sink: Sink) -> Payload:
         """The same bytes as one `a2b_base64` over the span, decoded a step at a time: line
-        breaks dropped, whole quartets decoded, the rest carried into the next step."""
+        breaks dropped, whole quartets decoded, the rest carried into the next step.  The
+        `Spool` keeps what stays small in memory."""
         view = memoryview(self.raw)
         spool = Spool(sink)
         carry = b""
