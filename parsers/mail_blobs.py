@@ -46,22 +46,25 @@ class Blobs:
         raw = self.raw
         if len(raw) < self.min_size:
             return raw
-        hits: set[int] = set()
-        # Two plain scans (`bytes.find` runs at memory speed) cover base64, Base64 and BASE64.
-        for needle in (b"ase64", b"ASE64"):
-            start = 1
-            while (found := raw.find(needle, start)) != -1:
-                if raw[found - 1] in b"bB":
-                    hits.add(found - 1)
-                start = found + 1
-        last_end = 0
-        for hit in sorted(hits):
-            if hit < last_end:
+        # Plain scans (`bytes.find`) for base64, Base64 and BASE64, in order, each resumed after
+        # the body it found: a 100 MB body is scanned for its end only, not for "ase64" twice
+        # over (0.3 s of a 144 MB message's 3.4 s ingest).
+        upcoming = {needle: raw.find(needle, 1) for needle in (b"ase64", b"ASE64")}
+        pos = 1
+        while True:
+            for needle, at in upcoming.items():
+                if 0 <= at < pos:
+                    upcoming[needle] = raw.find(needle, pos)
+            found = min((at for at in upcoming.values() if at >= 0), default=-1)
+            if found == -1:
+                break
+            pos = found + 1
+            if raw[found - 1] not in b"bB":
                 continue
-            span = self._body_after(hit)
+            span = self._body_after(found - 1)
             if span and span[1] - span[0] >= self.min_size:
                 self.spans.append(span)
-                last_end = span[1]
+                pos = max(pos, span[1] + 1)
         if not self.spans:
             return raw
         pieces: list[bytes] = []

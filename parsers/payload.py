@@ -18,7 +18,7 @@ from typing import BinaryIO, Protocol
 
 # What stays in memory of a stored file: magic numbers sit in the first bytes, and a zip's
 # member names in its central directory at the end (`parsers.sniff` looks at 4 KiB and 64 KiB).
-HEAD = 64 * 1024
+HEAD = 4 * 1024
 TAIL = 64 * 1024
 # Smaller files stay in memory even with a sink: cheap to hold, and most of them (forms,
 # captions) are read whole anyway.  Photos of a few MB go to the store they would reach anyway.
@@ -93,8 +93,8 @@ class Payload:
         return self.path.open("rb")
 
     def sample(self) -> bytes:
-        """Enough bytes to tell the type: the file itself if small, else its first and last
-        64 KiB joined (`sniff_type` and `archive_format` look no further; the zip document
+        """Enough bytes to tell the type: the file itself if small, else its first 4 KiB and
+        last 64 KiB joined (`sniff_type` and `archive_format` look no further; the zip document
         check opens the file itself)."""
         if self._data is not None:
             return self._data
