@@ -22,7 +22,7 @@ from parsers.archives import expand
 from parsers.mail import parse_mail
 from parsers.model import Attachment
 from parsers.payload import Payload, SinkFailed, Spool
-from samples.archives import make_zip
+from samples.archives import make_7z, make_zip
 from samples.mail import build_submission
 from store.blobs import BlobStore
 
@@ -102,6 +102,20 @@ def test_zip_member_is_streamed_into_the_store(tmp_path: Path) -> None:
     member = files[("材料.zip", "材料", "视频.mp4")]
     assert member.stored and member.sha256 == sha(video) and member.read() == video
     assert files[("材料.zip", "材料", "表.txt")].read() == b"form"
+    assert leftovers(store) == []
+
+
+def test_7z_member_is_streamed_into_the_store(tmp_path: Path) -> None:
+    video = os.urandom(3 * MiB)
+    store = BlobStore(tmp_path / "blobs")
+    archive = Payload.of(make_7z({"材料/视频.mp4": video, "材料/表.txt": b"form"}))
+
+    result = expand([Attachment("材料.7z", "application/x-7z-compressed", archive)], sink=store)
+
+    files = {f.path: f.payload for f in result.files}
+    member = files[("材料.7z", "材料", "视频.mp4")]
+    assert member.stored and member.sha256 == sha(video) and member.read() == video
+    assert files[("材料.7z", "材料", "表.txt")].read() == b"form"
     assert leftovers(store) == []
 
 
