@@ -253,7 +253,11 @@ def plausible(when: datetime | None) -> datetime | None:
 
 
 def _header_block(raw: bytes) -> bytes:
-    ends = [i for i in (raw.find(b"\r\n\r\n"), raw.find(b"\n\n")) if i >= 0]
+    crlf = raw.find(b"\r\n\r\n")
+    # A bare-LF blank line counts only before the CRLF one: a CRLF message has none, and
+    # looking for it through a 100 MB body cost 0.13 s, three times per message.
+    lf = raw.find(b"\n\n", 0, crlf + 2 if crlf >= 0 else len(raw))
+    ends = [i for i in (crlf, lf) if i >= 0]
     return raw[: min(ends) + 4] if ends else raw[:1_000_000]
 
 

@@ -153,7 +153,7 @@ class Pipeline:
     def _process(
         self, session: Session, msg: m.Message, raw: bytes, *, submission: bool = False
     ) -> Outcome:
-        mail = parse_mail(raw)
+        mail = parse_mail(raw, self.blobs)  # large files go to the store as they are decoded
         msg.message_id = fit(mail.message_id, 998)
         msg.sender = fit(mail.from_addr, 320) or ""
         msg.sender_name = fit(mail.from_name, 320) or ""
@@ -168,7 +168,7 @@ class Pipeline:
             msg.processed_at = datetime.now(UTC)
             return "ignored"
         subject = match_subject(mail.subject, self.campaign)
-        expanded = expand(materials(mail), rar=unar.read_member)
+        expanded = expand(materials(mail), rar=unar.read_member, sink=self.blobs)
         cloud_links = find_cloud_links(mail.text, mail.html)
         has_materials = bool(materials(mail) or cloud_links)
         # Mail of another call, newsletters and spam are kept for staff, never answered;
@@ -185,7 +185,7 @@ class Pipeline:
         if kind == "other":
             for a in mail.attachments:
                 session.add(
-                    self.triage.file_row(msg, None, (a.name,), "other", a.data, a.content_type)
+                    self.triage.file_row(msg, None, (a.name,), "other", a.payload, a.content_type)
                 )
             msg.state = "processed"
             msg.processed_at = datetime.now(UTC)
@@ -225,12 +225,12 @@ class Pipeline:
             if a.inline:
                 session.add(
                     triage.file_row(
-                        msg, None, ("（正文内嵌图片）", a.name), "other", a.data, a.content_type
+                        msg, None, ("（正文内嵌图片）", a.name), "other", a.payload, a.content_type
                     )
                 )
         for file in grouping.unit_files:
             session.add(
-                triage.file_row(msg, None, file.path, file.role, file.data, file.content_type)
+                triage.file_row(msg, None, file.path, file.role, file.payload, file.content_type)
             )
         cases = [triage.store_case(session, msg, unit, unit_name, g) for g in grouping.cases]
         session.flush()

@@ -23,6 +23,7 @@ from parsers.grouping import case_name_from_hint
 from parsers.model import (
     CaseGroup,
 )
+from parsers.payload import Payload
 from parsers.subject import match_subject
 from programs.warm_converter import DocumentConverter
 from store import models as m
@@ -66,7 +67,7 @@ class Triage:
         )
         session.add(case)
         for f in group.files:
-            session.add(self.file_row(msg, case, f.path, f.role, f.data, f.content_type))
+            session.add(self.file_row(msg, case, f.path, f.role, f.payload, f.content_type))
         return case
 
     def file_row(
@@ -75,10 +76,10 @@ class Triage:
         case: m.Case | None,
         path: tuple[str, ...],
         role: str,
-        data: bytes,
+        payload: Payload,
         content_type: str,
     ) -> m.File:
-        digest = self.blobs.put(data)
+        digest = self.put(payload)
         return m.File(
             message_id=msg.id,
             case=case,
@@ -86,10 +87,14 @@ class Triage:
             name=path[-1],
             path="/".join(path),
             content_type=content_type,
-            size=len(data),
+            size=payload.size,
             sha256=digest,
             probe={},
         )
+
+    def put(self, payload: Payload) -> str:
+        """The file's sha256, stored now unless the parsers streamed it into the store already."""
+        return payload.sha256 if payload.sha256 is not None else self.blobs.put(payload.read())
 
     # -- triage over stored files (shared by ingest and retriage) -----------------------------
 
@@ -103,9 +108,9 @@ class Triage:
             files = []
             for f in g.files:
                 key -= 1  # not yet a row: a stand-in key, matched to the row by path and hash
-                digest = self.blobs.put(f.data)
+                digest = self.put(f.payload)
                 files.append(
-                    StoredFile(key, f.path[-1], "/".join(f.path), f.role, digest, len(f.data))
+                    StoredFile(key, f.path[-1], "/".join(f.path), f.role, digest, f.payload.size)
                 )
             stored.append(files)
         return self._read(stored)

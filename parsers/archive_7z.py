@@ -1,4 +1,4 @@
-"""7z archives, read in-process with py7zr into memory.
+"""7z archives, read in-process with py7zr, members spooled into the run's sink when large.
 
 Solid 7z blocks do not say which member is the bomb, so a 7z whose overall ratio is a bomb is
 refused whole. py7zr stops at the first damaged member: what completed (written whole, CRC
@@ -10,6 +10,7 @@ from __future__ import annotations
 import io
 import tempfile
 from pathlib import PurePosixPath
+from typing import BinaryIO
 
 import py7zr
 import py7zr.exceptions
@@ -18,58 +19,72 @@ from py7zr.io import Py7zIO, WriterFactory
 from parsers.archive_names import is_junk, split_name
 from parsers.archive_run import RATIO_FLOOR, Run, Tally, note_failure
 from parsers.model import ArchiveDamage, ArchiveProblemKind
+from parsers.payload import Payload, Sink, SinkFailed, Spool
 
 
 class _Overflow(Exception):
     pass
 
 
-class _MemWriter(Py7zIO):
-    def __init__(self, name: str, cap: int) -> None:
+class _SpoolWriter(Py7zIO):
+    """One member as py7zr decompresses it, into a `Spool` (the run's sink once it is large)."""
+
+    def __init__(self, name: str, cap: int, sink: Sink | None) -> None:
         self.name = name
         self.cap = cap
-        self.buffer = io.BytesIO()
+        self.spool = Spool(sink)
         self.complete = False
 
     def write(self, s: bytes | bytearray) -> int:
         # py7zr stops at the declared size, which was checked; this is the backstop.
-        if self.buffer.tell() + len(s) > self.cap:
+        if self.spool.size + len(s) > self.cap:
             raise _Overflow(self.name)
-        return self.buffer.write(s)
+        self.spool.write(bytes(s))
+        return len(s)
+
+    def seekable(self) -> bool:
+        # Not rewound on close (py7zr asks): what was written is never read back through here.
+        return False
 
     def read(self, size: int | None = None) -> bytes:
-        return self.buffer.read(size)
+        raise io.UnsupportedOperation("members are written, not read back")
 
     def seek(self, offset: int, whence: int = 0) -> int:
-        return self.buffer.seek(offset, whence)
+        raise io.UnsupportedOperation("members are written, not read back")
 
     def flush(self) -> None:
         pass
 
     def size(self) -> int:
-        with self.buffer.getbuffer() as view:
-            return view.nbytes
+        return self.spool.size
 
     def close(self) -> None:
         # py7zr calls this only after the member was written whole and its CRC matched.
         self.complete = True
 
 
-class _MemFactory(WriterFactory):
-    def __init__(self, cap: int) -> None:
+class _SpoolFactory(WriterFactory):
+    def __init__(self, cap: int, sink: Sink | None) -> None:
         self.cap = cap
-        self.products: list[_MemWriter] = []
+        self.sink = sink
+        self.products: list[_SpoolWriter] = []
 
     def create(self, filename: str) -> Py7zIO:
-        writer = _MemWriter(filename, self.cap)
+        writer = _SpoolWriter(filename, self.cap, self.sink)
         self.products.append(writer)
         return writer
 
 
-def expand_7z(run: Run, where: tuple[str, ...], data: bytes, depth: int) -> None:
+def expand_7z(run: Run, where: tuple[str, ...], payload: Payload, depth: int) -> None:
+    # A stored archive is read from its file; its members (caps checked) still come out whole.
+    with payload.open() as fh:
+        _expand(run, where, fh, payload.size, depth)
+
+
+def _expand(run: Run, where: tuple[str, ...], fh: BinaryIO, size: int, depth: int) -> None:
     limits = run.limits
     try:
-        sz = py7zr.SevenZipFile(io.BytesIO(data), mode="r", max_extract_size=run.bytes_left)
+        sz = py7zr.SevenZipFile(fh, mode="r", max_extract_size=run.bytes_left)
     except py7zr.exceptions.PasswordRequired:  # encrypted headers
         run.problem(where, ArchiveProblemKind.ENCRYPTED)
         return
@@ -107,7 +122,7 @@ def expand_7z(run: Run, where: tuple[str, ...], data: bytes, depth: int) -> None
             return
         # Solid blocks have no per-member compressed size, so the ratio is judged on the whole.
         declared = sum(info.uncompressed for info, _ in candidates)
-        if declared > RATIO_FLOOR and declared > limits.max_ratio * len(data):
+        if declared > RATIO_FLOOR and declared > limits.max_ratio * size:
             run.problem(where, ArchiveProblemKind.RATIO, limit=limits.max_ratio)
             return
         targets: list[str] = []
@@ -140,25 +155,30 @@ def _extract(
     tally: Tally,
     depth: int,
 ) -> None:
-    factory = _MemFactory(run.limits.max_member_bytes)
+    factory = _SpoolFactory(run.limits.max_member_bytes, run.sink)
     failure: Exception | None = None
     # py7zr checks each name against a real directory, resolving symlinks: an empty private one
     # keeps that check from depending on whatever sits in the working directory. Nothing is
-    # written there, the factory keeps the data in memory.
+    # written there, the factory spools the data (into the run's sink once large).
     with tempfile.TemporaryDirectory(prefix="intake-7z-") as root:
         try:
             sz.extract(path=root, targets=targets, factory=factory)
+        except SinkFailed:  # the disk's failure, not the archive's: the service retries
+            for writer in factory.products:
+                writer.spool.abort()
+            raise
         except Exception as exc:  # member damage ends a 7z read; what completed is kept
             failure = exc
-        done: list[tuple[tuple[str, ...], bytes]] = []
+        done: list[tuple[tuple[str, ...], Payload]] = []
         for writer in factory.products:
             relative = PurePosixPath(writer.name).relative_to(root).as_posix()
             parts = split_name(relative)
             if writer.complete and parts:
-                done.append((parts, writer.buffer.getvalue()))
+                done.append((parts, writer.spool.finish()))
+            else:
+                writer.spool.abort()
             if isinstance(failure, _Overflow) and writer.name == failure.args[0]:
                 run.over(where, relative, "member")
-            writer.buffer.close()  # halves the peak: the bytes now live in `done`
     # Empty members come out first in multi-block archives: restore the archive's order.
     done.sort(key=lambda item: order.get("/".join(item[0]), len(order)))
     if isinstance(failure, py7zr.exceptions.DecompressionBombError):
@@ -172,12 +192,12 @@ def _extract(
             unread.remove(culprit)
             unread.insert(0, culprit)
         note_failure(failure, unread or [type(failure).__name__], tally)
-    for parts, blob in done:
+    for parts, payload in done:
         if run.total_hit:
             return
-        if len(blob) > run.bytes_left:
+        if payload.size > run.bytes_left:
             run.total_problem(where)
             return
-        run.bytes_left -= len(blob)
+        run.bytes_left -= payload.size
         run.members_left -= 1
-        run.take(where + parts, blob, depth + 1)
+        run.take(where + parts, payload, depth + 1)

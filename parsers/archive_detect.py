@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import io
 import zipfile
-from typing import Literal
+from collections.abc import Callable
+from typing import BinaryIO, Literal
 
 ArchiveFormat = Literal["zip", "rar", "7z"]
 
@@ -44,11 +45,16 @@ OFFICE_SUFFIXES = (
 )
 
 
-def archive_format(data: bytes) -> ArchiveFormat | None:
-    """The archive format by magic bytes: "zip", "rar", "7z", or None (zip-based documents too)."""
+def archive_format(
+    data: bytes, whole: Callable[[], BinaryIO] | None = None
+) -> ArchiveFormat | None:
+    """The archive format by magic bytes: "zip", "rar", "7z", or None (zip-based documents too).
+
+    `data` may be just the file's ends (`Payload.sample`); `whole` then opens the file itself,
+    for the zip directory that tells a document from an archive."""
     head = bytes(data[:8])
     if head.startswith(_ZIP_MAGICS):
-        return None if _is_document_zip(data) else "zip"
+        return None if _is_document_zip(data, whole) else "zip"
     if head.startswith(_RAR_MAGICS):
         return "rar"
     if head.startswith(_7Z_MAGIC):
@@ -66,14 +72,14 @@ def unsupported_format(data: bytes) -> str | None:
     return None
 
 
-def _is_document_zip(data: bytes) -> bool:
+def _is_document_zip(data: bytes, whole: Callable[[], BinaryIO] | None = None) -> bool:
     # Word and LibreOffice write the marker member first, which still works on a truncated file.
     if data[:4] == b"PK\x03\x04" and len(data) >= 30:
         name_len = int.from_bytes(data[26:28], "little")
         if data[30 : 30 + name_len] in (b"[Content_Types].xml", b"mimetype"):
             return True
     try:
-        with zipfile.ZipFile(io.BytesIO(data)) as zf:
+        with whole() if whole is not None else io.BytesIO(data) as fh, zipfile.ZipFile(fh) as zf:
             return any(name in _DOCUMENT_MEMBERS for name in zf.namelist())
     except Exception:  # a zip too broken to list is left to `expand` to report
         return False

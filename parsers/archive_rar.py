@@ -7,7 +7,8 @@ compressed member goes to the reader as a small RAR holding only that member, or
 archives (where a member needs those before it), as the whole archive and the member's name.
 No reader (or no tool behind it) is our fault, not the unit's: `ArchiveProblemKind.TOOL_MISSING`.
 RAR5 hard links and file copies are read as the data they refer to (that is what they are; the
-size caps still apply).
+size caps still apply). Stored members stream into the run's sink; the archive itself is read
+whole, and a compressed member comes back whole from the tool (`programs.unar` captures it).
 """
 
 from __future__ import annotations
@@ -21,8 +22,16 @@ from typing import Literal, Protocol
 import rarfile
 
 from parsers.archive_names import decode_legacy, is_junk, split_name
-from parsers.archive_run import Entry, Run, Tally, ToolMissing, ToolTimeout, read_capped
+from parsers.archive_run import (
+    Entry,
+    Run,
+    Tally,
+    ToolMissing,
+    ToolTimeout,
+    read_capped_payload,
+)
 from parsers.model import ArchiveDamage, ArchiveProblemKind
+from parsers.payload import Payload, Sink
 
 RarFailure = Literal["tool_missing", "timed_out", "failed"]
 
@@ -46,8 +55,10 @@ class RarReader(Protocol):
 
 
 def expand_rar(
-    run: Run, where: tuple[str, ...], data: bytes, depth: int, *, reader: RarReader | None
+    run: Run, where: tuple[str, ...], payload: Payload, depth: int, *, reader: RarReader | None
 ) -> None:
+    # Read whole: the RAR tool is handed the archive's (or one member's) bytes.
+    data = payload.read()
     try:
         # Names without RAR's Unicode flag are in the packer's ANSI code page: GBK here.
         rf = rarfile.RarFile(io.BytesIO(data), charset="gb18030")
@@ -89,7 +100,7 @@ def expand_rar(
             tally.no_tool.append(shown)
         else:
             timeout = run.limits.tool_timeout_s
-            read = functools.partial(_read_member, rf, source, data, reader, timeout)
+            read = functools.partial(_read_member, rf, source, data, reader, timeout, run.sink)
             entries.append(Entry(shown, parts, info.file_size, info.compress_size, read))
     if tally.files > run.members_left:
         run.count_problem(where)
@@ -142,11 +153,12 @@ def _read_member(
     data: bytes,
     reader: RarReader | None,
     timeout: float,
+    sink: Sink | None,
     cap: int,
-) -> bytes:
+) -> bytes | Payload:
     if _stored(info):
         with rf.open(info) as fh:  # stored data: read in-process, rarfile checks the CRC
-            return read_capped(fh, cap)
+            return read_capped_payload(fh, cap, sink)
     if reader is None:
         raise ToolMissing
     if _solid(rf, info):

@@ -8,6 +8,9 @@ reads stop at the cap + 1 byte because headers can lie.
 Problems of one kind in one archive (encrypted, corrupt, …) are gathered in a `Tally` and merged
 into one `ArchiveProblem` when the archive is done, so a 40-photo encrypted zip gives one line,
 not 40.
+
+Files are `Payload`s: with a sink, a large member is streamed into it as it is decompressed
+(`read_capped_payload`), and a stored archive is opened on its file, not read into memory.
 """
 
 from __future__ import annotations
@@ -32,6 +35,7 @@ from parsers.model import (
     Expanded,
     ExtractedFile,
 )
+from parsers.payload import Payload, Sink, SinkFailed, Spool
 
 KiB = 1024
 MiB = 1024**2
@@ -71,6 +75,27 @@ def read_capped(stream: Readable, cap: int) -> bytes:
     return b"".join(chunks)
 
 
+class OverCap(Exception):
+    """A member read past its cap (its header understated its size); nothing of it was kept."""
+
+
+def read_capped_payload(stream: Readable, cap: int, sink: Sink | None) -> Payload:
+    """The member, streamed into `sink` when large (see `Spool`); OverCap past `cap` bytes."""
+    spool = Spool(sink)
+    try:
+        while spool.size <= cap:
+            chunk = stream.read(min(_CHUNK, cap + 1 - spool.size))
+            if not chunk:
+                break
+            spool.write(chunk)
+        if spool.size > cap:
+            raise OverCap
+        return spool.finish()
+    except BaseException:
+        spool.abort()
+        raise
+
+
 class ToolMissing(Exception):
     """No RAR tool here to decompress this member."""
 
@@ -87,7 +112,8 @@ class Entry:
     parts: tuple[str, ...]
     declared: int | None  # uncompressed size claimed by the header
     packed: int | None  # compressed size, when the format gives one per member
-    read: Callable[[int], bytes]  # up to cap + 1 bytes; raises if the member is damaged
+    # Up to cap + 1 bytes (or a Payload, raising OverCap); raises if the member is damaged.
+    read: Callable[[int], bytes | Payload]
 
 
 @dataclass
@@ -133,16 +159,22 @@ def _damage(exc: Exception) -> tuple[ArchiveDamage, str | None]:
 
 
 # Reads one archive found at `where` (its path) at nesting `depth` into the run.
-ArchiveReader = Callable[["Run", tuple[str, ...], bytes, int], None]
+ArchiveReader = Callable[["Run", tuple[str, ...], Payload, int], None]
 Which = Literal["member", "total", "ratio"]
 
 
 class Run:
     """State of one `expand` call: the output and what is left of the per-message budgets."""
 
-    def __init__(self, limits: ArchiveLimits, readers: Mapping[ArchiveFormat, ArchiveReader]):
+    def __init__(
+        self,
+        limits: ArchiveLimits,
+        readers: Mapping[ArchiveFormat, ArchiveReader],
+        sink: Sink | None = None,
+    ):
         self.limits = limits
         self.readers = readers
+        self.sink = sink
         self.out = Expanded()
         self.bytes_left = limits.max_total_bytes
         self.members_left = limits.max_members
@@ -173,9 +205,10 @@ class Run:
     def count_problem(self, where: tuple[str, ...]) -> None:
         self.problem(where, ArchiveProblemKind.TOO_MANY_MEMBERS, limit=self.limits.max_members)
 
-    def take(self, path: tuple[str, ...], data: bytes, depth: int) -> None:
+    def take(self, path: tuple[str, ...], payload: Payload, depth: int) -> None:
         """A file at `path`: kept as is, or expanded if it is an archive."""
-        kind = archive_format(data)
+        data = payload.sample()
+        kind = archive_format(data, payload.open if payload.stored else None)
         if kind == "zip" and path[-1].lower().endswith(OFFICE_SUFFIXES):
             # A damaged .docx/.xlsx is still the unit's form or list: grouping and the form
             # reader report it as unreadable, which tells the unit what to fix.
@@ -185,7 +218,7 @@ class Run:
             if label is not None:
                 self.problem(path, ArchiveProblemKind.UNSUPPORTED_FORMAT, label=label)
             else:
-                self.out.files.append(ExtractedFile(path, data))
+                self.out.files.append(ExtractedFile(path, payload))
             return
         if depth >= self.limits.max_depth:
             self.problem(path, ArchiveProblemKind.TOO_DEEP, limit=self.limits.max_depth)
@@ -193,7 +226,7 @@ class Run:
         if self.total_hit:
             self.total_problem(path)
             return
-        self.readers[kind](self, path, data, depth)
+        self.readers[kind](self, path, payload, depth)
 
     def cap(self, entry: Entry) -> tuple[int, Which]:
         """The tightest limit on this member's size, and which one it is."""
@@ -228,7 +261,12 @@ class Run:
                 self.over(where, entry.name, which)
                 continue
             try:
-                data = entry.read(cap)
+                got = entry.read(cap)
+            except OverCap:
+                self.over(where, entry.name, which)
+                continue
+            except SinkFailed:  # the disk's failure, not the member's: the service retries
+                raise
             except ToolMissing:
                 tally.no_tool.append(entry.name)
                 continue
@@ -238,12 +276,13 @@ class Run:
             except Exception as exc:  # whatever the library raises, it is this member's damage
                 note_failure(exc, [entry.name], tally)
                 continue
-            if len(data) > cap:
+            if len(got) > cap:
                 self.over(where, entry.name, which)
                 continue
-            self.bytes_left -= len(data)
+            self.bytes_left -= len(got)
             self.members_left -= 1
-            self.take(where + entry.parts, data, depth + 1)
+            payload = got if isinstance(got, Payload) else Payload.of(got)
+            self.take(where + entry.parts, payload, depth + 1)
 
     def flush(self, where: tuple[str, ...], tally: Tally) -> None:
         if tally.encrypted:

@@ -1,4 +1,4 @@
-"""Unpack zip, rar and 7z attachments into plain files, in memory and within safety limits.
+"""Unpack zip, rar and 7z attachments into plain files, within safety limits.
 
 What `expand` decides, and why:
 
@@ -15,6 +15,10 @@ What `expand` decides, and why:
 - **Limits reject the member, not the message**, with the exceptions `parsers.archive_run` lists.
 - **Links are skipped with a problem.** Nothing touches the filesystem, so a link is harmless,
   but its "content" is a path, not the file the unit meant to send.
+- **Large files go to the sink as they are read.** Given one (the service's blob store), a
+  stored zip or 7z is opened on its file and large zip members are streamed into the sink
+  (`parsers.payload`); without one, everything stays in memory. RAR archives and 7z members
+  are still read whole.
 - **RAR needs an external tool** for compressed members: parsers run no program, so `expand`
   takes a `RarReader` (the service passes `programs.unar.read_member`). Without one, compressed
   RAR members give a TOOL_MISSING problem, which is staff's, not the unit's.
@@ -34,6 +38,7 @@ from parsers.archive_rar import RarFailure, RarOutput, RarReader, expand_rar
 from parsers.archive_run import ArchiveLimits, ArchiveReader, Run
 from parsers.archive_zip import expand_zip
 from parsers.model import Attachment, Expanded
+from parsers.payload import Sink
 
 __all__ = [
     "ArchiveLimits",
@@ -52,17 +57,19 @@ def expand(
     limits: ArchiveLimits = DEFAULT_LIMITS,
     *,
     rar: RarReader | None = None,
+    sink: Sink | None = None,
 ) -> Expanded:
     """Every file of the message, archives unpacked (recursively); problems instead of errors.
 
     `rar` decompresses RAR members (see `RarReader`); without it only stored members are read.
+    `sink` takes large members as they are read (see `parsers.payload`).
     """
     readers: dict[ArchiveFormat, ArchiveReader] = {
         "zip": expand_zip,
         "rar": functools.partial(expand_rar, reader=rar),
         "7z": expand_7z,
     }
-    run = Run(limits, readers)
+    run = Run(limits, readers, sink)
     for attachment in attachments:
-        run.take((attachment.name or "未命名附件",), attachment.data, 0)
+        run.take((attachment.name or "未命名附件",), attachment.payload, 0)
     return run.out

@@ -115,7 +115,8 @@ def where_named(mail: ParsedMail, files: Sequence[ExtractedFile], campaign: Camp
         if words.in_text(name):
             return f"name:{name}"
     for file in files:
-        if not _word_like(file.name) and word_container(file.data) is not WordContainer.ZIP:
+        sample = file.payload.sample()  # not `data`: a 100 MB video is never read for this
+        if not _word_like(file.name) and word_container(sample) is not WordContainer.ZIP:
             continue
         text = word_text(file.data)
         if text and (

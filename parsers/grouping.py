@@ -98,8 +98,8 @@ def file_role(name: str, data: bytes) -> tuple[Role, str]:
 def group_files(files: Iterable[ExtractedFile]) -> Grouping:
     typed = []
     for extracted in files:
-        role, ctype = file_role(extracted.name, extracted.data)
-        typed.append(CaseFile(extracted.path, role, extracted.data, ctype))
+        role, ctype = file_role(extracted.name, extracted.payload.sample())
+        typed.append(CaseFile(extracted.path, role, extracted.payload, ctype))
 
     roots: list[tuple[str, ...]] = []
     _anchor(roots, [f for f in typed if f.role == "form_word"])

@@ -28,13 +28,17 @@ from parsers.mail_parts import content_type_of, parse_bytes
 from parsers.mail_text import clean_text
 from parsers.mail_walk import Collector
 from parsers.model import Attachment, ParsedMail
+from parsers.payload import Sink
 
 # Base64 bodies from this size on bypass the stdlib's line-by-line parse (see mail_blobs).
 BLOB_MIN = 64 * 1024
 
 
-def parse_mail(raw: bytes) -> ParsedMail:
-    """Everything the intake needs from one raw message; never raises on bad input."""
+def parse_mail(raw: bytes, sink: Sink | None = None) -> ParsedMail:
+    """Everything the intake needs from one raw message; never raises on bad input.
+
+    With a `sink` (the service's blob store), large attachments are decoded into it in chunks
+    and refer to their stored copy; without one they are held in memory."""
     defects: list[str] = []
     attachments: list[Attachment] = []
     try:
@@ -77,7 +81,7 @@ def parse_mail(raw: bytes) -> ParsedMail:
     id_values = raw_values(msg, "message-id")
     message_id = message_id_of(id_values[0] if id_values else None)
 
-    collector = Collector(attachments, defects, blobs, hint)
+    collector = Collector(attachments, defects, blobs, hint, sink=sink)
     collector.walk(msg, "1")
     text = clean_text(collector.body_text())
     html = clean_text("\n".join(collector.htmls))

@@ -1,7 +1,8 @@
 """Large base64 bodies cut out of the raw message before the stdlib parses the rest.
 
 Owns the byte-level shortcut that keeps a 100 MB attachment from being held three times over
-(see `Blobs`); the parts walk reads payloads back through it.
+(see `Blobs`); the parts walk reads payloads back through it.  Given a sink, a large body is
+decoded chunk by chunk into it, so its decoded bytes are never one Python object either.
 """
 
 from __future__ import annotations
@@ -10,8 +11,12 @@ import binascii
 import re
 import secrets
 
+from parsers.payload import Payload, Sink, Spool
+
 _BASE64_BODY = re.compile(rb"[A-Za-z0-9+/=\r\n]*")
 _CTE_BASE64 = re.compile(rb"content-transfer-encoding[ \t]*:[ \t]*base64[ \t]*\r?", re.IGNORECASE)
+# Encoded bytes per step of a chunked decode: 4 MiB of text, 3 MiB out.
+_DECODE_STEP = 4 * 1024 * 1024
 
 
 class Blobs:
@@ -41,22 +46,25 @@ class Blobs:
         raw = self.raw
         if len(raw) < self.min_size:
             return raw
-        hits: set[int] = set()
-        # Two plain scans (`bytes.find` runs at memory speed) cover base64, Base64 and BASE64.
-        for needle in (b"ase64", b"ASE64"):
-            start = 1
-            while (found := raw.find(needle, start)) != -1:
-                if raw[found - 1] in b"bB":
-                    hits.add(found - 1)
-                start = found + 1
-        last_end = 0
-        for hit in sorted(hits):
-            if hit < last_end:
+        # Plain scans (`bytes.find`) for base64, Base64 and BASE64, in order, each resumed after
+        # the body it found: a 100 MB body is scanned for its end only, not for "ase64" twice
+        # over (0.3 s of a 144 MB message's 3.4 s ingest).
+        upcoming = {needle: raw.find(needle, 1) for needle in (b"ase64", b"ASE64")}
+        pos = 1
+        while True:
+            for needle, at in upcoming.items():
+                if 0 <= at < pos:
+                    upcoming[needle] = raw.find(needle, pos)
+            found = min((at for at in upcoming.values() if at >= 0), default=-1)
+            if found == -1:
+                break
+            pos = found + 1
+            if raw[found - 1] not in b"bB":
                 continue
-            span = self._body_after(hit)
+            span = self._body_after(found - 1)
             if span and span[1] - span[0] >= self.min_size:
                 self.spans.append(span)
-                last_end = span[1]
+                pos = max(pos, span[1] + 1)
         if not self.spans:
             return raw
         pieces: list[bytes] = []
@@ -97,6 +105,12 @@ class Blobs:
 
     def decode_base64(self, text: str) -> bytes | None:
         """The decoded body if `text` is exactly one token of clean base64, else None."""
+        payload = self.payload(text, None)
+        return payload.read() if payload is not None else None
+
+    def payload(self, text: str, sink: Sink | None) -> Payload | None:
+        """The decoded body if `text` is exactly one token of clean base64, else None; into
+        `sink` in chunks when it is large (see `parsers.payload.Spool`), else in memory."""
         match = self._token_re.fullmatch(text.strip())
         if not match or int(match.group(1)) >= len(self.spans):
             return None
@@ -106,9 +120,36 @@ class Blobs:
         if not _BASE64_BODY.fullmatch(self.raw, start, end):
             return None
         try:
-            return binascii.a2b_base64(memoryview(self.raw)[start:end])
+            if sink is None or self._inner_padding(start, end):
+                return Payload.of(binascii.a2b_base64(memoryview(self.raw)[start:end]))
+            return self._decode_chunked(start, end, sink)
         except (binascii.Error, ValueError):
             return None
+
+    def _inner_padding(self, start: int, end: int) -> bool:
+        """Whether `=` shows up before the body's end (two bodies run together): one call
+        decodes that the lenient stdlib way, which chunks cut at quartets might not match."""
+        found = self.raw.find(b"=", start, end)
+        return found != -1 and bool(self.raw[found:end].strip(b"=\r\n"))
+
+    def _decode_chunked(self, start: int, end: int, sink: Sink) -> Payload:
+        """The same bytes as one `a2b_base64` over the span, decoded a step at a time: line
+        breaks dropped, whole quartets decoded, the rest carried into the next step.  The
+        `Spool` keeps what stays small in memory."""
+        view = memoryview(self.raw)
+        spool = Spool(sink)
+        carry = b""
+        try:
+            for pos in range(start, end, _DECODE_STEP):
+                stop = min(pos + _DECODE_STEP, end)
+                text = carry + bytes(view[pos:stop]).translate(None, b"\r\n")
+                usable = len(text) if stop == end else len(text) - len(text) % 4
+                spool.write(binascii.a2b_base64(text[:usable]))
+                carry = text[usable:]
+            return spool.finish()
+        except BaseException:
+            spool.abort()
+            raise
 
     def _span_text(self, match: re.Match[str]) -> str:
         index = int(match.group(1))

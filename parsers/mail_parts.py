@@ -16,6 +16,7 @@ from typing import Any
 
 from parsers.mail_blobs import Blobs
 from parsers.mail_text import decode_header_value, decode_text, recover_8bit, unfold
+from parsers.payload import Payload, Sink
 
 
 def content_type_of(part: Message) -> str:
@@ -102,10 +103,15 @@ def transfer_encoding(part: Message) -> str:
 
 
 def payload_bytes(part: Message, blobs: Blobs | None = None) -> bytes:
+    return part_payload(part, blobs).read()
+
+
+def part_payload(part: Message, blobs: Blobs | None = None, sink: Sink | None = None) -> Payload:
+    """The part's decoded bytes; a large base64 body goes into `sink` as it is decoded."""
     encoded = getattr(part, "_payload", None)
     if blobs is not None and isinstance(encoded, str) and blobs.has(encoded):
         if transfer_encoding(part) == "base64":
-            decoded = blobs.decode_base64(encoded)
+            decoded = blobs.payload(encoded, sink)
             if decoded is not None:
                 return decoded
         part.set_payload(blobs.restore(encoded))
@@ -114,14 +120,14 @@ def payload_bytes(part: Message, blobs: Blobs | None = None) -> bytes:
     except Exception:
         data = None
     if isinstance(data, bytes):
-        return data
+        return Payload.of(data)
     try:
         payload = part.get_payload()
     except Exception:
-        return b""
+        return Payload.of(b"")
     if isinstance(payload, str):
-        return payload.encode("utf-8", errors="surrogateescape")
-    return b""
+        return Payload.of(payload.encode("utf-8", errors="surrogateescape"))
+    return Payload.of(b"")
 
 
 def release_payload(part: Message) -> None:

@@ -1,7 +1,8 @@
 """The walk over one message's parts: bodies into text, everything else into attachments.
 
 Owns which part is a body, a file, a forwarded message or TNEF, and the defects noted on the
-way; nothing here raises on hostile nesting or broken parts.
+way; nothing here raises on hostile nesting or broken parts.  Files' large bodies go into the
+sink, when there is one, as they are decoded (`parsers.payload`).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from parsers.mail_parts import (
     charset_label,
     content_type_of,
     disposition_of,
+    part_payload,
     payload_bytes,
     release_payload,
 )
@@ -31,6 +33,7 @@ from parsers.mail_tnef import (
     tnef_files,
 )
 from parsers.model import Attachment
+from parsers.payload import Payload, Sink, SinkFailed
 from parsers.sniff import GENERIC_TYPES, OCTET_STREAM, extension_for, sniff_type
 
 # Multipart nesting inside one message: real mail stays under 10; crafted mail goes to thousands
@@ -65,8 +68,10 @@ class Collector:
         blobs: Blobs,
         hint: str | None = None,
         forwards: int = 0,
+        sink: Sink | None = None,
     ) -> None:
         self.blobs = blobs
+        self.sink = sink
         self.attachments = attachments
         self.defects = defects
         self.hint = hint
@@ -81,15 +86,15 @@ class Collector:
         if len(self.defects) < MAX_DEFECTS:
             self.defects.append(text)
 
-    def add_file(self, name: str, declared: str, data: bytes, inline: bool = False) -> None:
+    def add_file(self, name: str, declared: str, payload: Payload, inline: bool = False) -> None:
         ctype = declared
         if declared in GENERIC_TYPES or "/" not in declared:
-            sniffed = sniff_type(data, name)
+            sniffed = sniff_type(payload.sample(), name)
             ctype = sniffed if sniffed != OCTET_STREAM else (declared or OCTET_STREAM)
         if not name:
             name = f"attachment-{len(self.attachments) + 1}{extension_for(ctype)}"
         self.attachments.append(
-            Attachment(name=clean_text(name), content_type=ctype, data=data, inline=inline)
+            Attachment(name=clean_text(name), content_type=ctype, payload=payload, inline=inline)
         )
 
     def body_text(self) -> str:
@@ -122,6 +127,8 @@ class Collector:
                         self.walk(sub, f"{path}.{index}", level + 1)
             else:
                 self.leaf(part, ctype, path)
+        except SinkFailed:  # the disk's failure, not the message's: the service retries
+            raise
         except RecursionError:
             self.defect(f"part {path}: nesting too deep, rest skipped")
         except Exception as exc:
@@ -140,12 +147,12 @@ class Collector:
             release_payload(part)
             (self.htmls if ctype == "text/html" else self.texts).append(text)
             return
-        data = payload_bytes(part, self.blobs)
+        payload = part_payload(part, self.blobs, self.sink)
         release_payload(part)
         if ctype in TNEF_TYPES or name.lower() == "winmail.dat":
-            if self.tnef(data, path):
+            if self.tnef(payload.read(), path):
                 return
-            if not data.startswith(TNEF_SIGNATURE):
+            if not payload.head.startswith(TNEF_SIGNATURE):
                 # Labelled TNEF but something else (MimeKit's m4006 carries a PNG): say what
                 # the bytes are.
                 ctype = OCTET_STREAM
@@ -154,7 +161,7 @@ class Collector:
             and bool(part.get("Content-ID"))
             and ctype.startswith("image/")
         )
-        self.add_file(name, ctype, data, inline=embedded)
+        self.add_file(name, ctype, payload, inline=embedded)
 
     def forwarded(self, part: Message, path: str) -> None:
         """A message/rfc822 part: its files join ours and its text follows our body.
@@ -170,10 +177,12 @@ class Collector:
                     f"part {path}: forwarded messages nested deeper than {MAX_FORWARD_DEPTH}"
                 )
             data = flatten(inner if inner is not None else part, self.blobs)
-            self.add_file(name or "", "message/rfc822", data)
+            self.add_file(name or "", "message/rfc822", Payload.of(data))
             return
         hint = charset_hint(inner) or self.hint
-        sub = Collector(self.attachments, self.defects, self.blobs, hint, self.forwards + 1)
+        sub = Collector(
+            self.attachments, self.defects, self.blobs, hint, self.forwards + 1, self.sink
+        )
         sub.walk(inner, f"{path}.1")
         text = sub.body_text()
         self.htmls.extend(sub.htmls)
@@ -196,7 +205,7 @@ class Collector:
         found = False
         try:
             for name, payload in tnef_files(tnef, 0):
-                self.add_file(name, OCTET_STREAM, payload)
+                self.add_file(name, OCTET_STREAM, Payload.of(payload))
                 found = True
             for text, html in tnef_bodies(tnef, 0):
                 if text.strip():

@@ -7,6 +7,8 @@ from datetime import datetime
 from enum import Enum, StrEnum
 from typing import Literal
 
+from parsers.payload import Payload
+
 Kind = Literal["submission", "auto_reply", "bounce", "other"]
 Role = Literal["form_word", "form_scan", "photo", "video", "list", "caption", "other"]
 
@@ -17,10 +19,16 @@ class Attachment:
 
     name: str
     content_type: str
-    data: bytes
+    # In memory, or in the blob store when large and `parse_mail` was given a sink.
+    payload: Payload
     # An image embedded in the HTML body (Content-ID, not disposition attachment): signature
     # logos and pasted pictures, which are not the case's materials.
     inline: bool = False
+
+    @property
+    def data(self) -> bytes:
+        """The bytes, read from the store if need be: for files read whole anyway."""
+        return self.payload.read()
 
 
 @dataclass
@@ -130,11 +138,16 @@ class ExtractedFile:
     """A file from the message: `path` runs from the attachment's name down to the member."""
 
     path: tuple[str, ...]
-    data: bytes
+    payload: Payload
 
     @property
     def name(self) -> str:
         return self.path[-1]
+
+    @property
+    def data(self) -> bytes:
+        """The bytes, read from the store if need be: for files read whole anyway."""
+        return self.payload.read()
 
 
 class ArchiveProblemKind(Enum):
@@ -199,12 +212,17 @@ class Expanded:
 class CaseFile:
     path: tuple[str, ...]
     role: Role
-    data: bytes
+    payload: Payload
     content_type: str = "application/octet-stream"
 
     @property
     def name(self) -> str:
         return self.path[-1]
+
+    @property
+    def data(self) -> bytes:
+        """The bytes, read from the store if need be: for files read whole anyway."""
+        return self.payload.read()
 
 
 @dataclass

@@ -1,4 +1,8 @@
-"""Content-addressed blob store: every raw message and extracted file, stored once by sha256."""
+"""Content-addressed blob store: every raw message and extracted file, stored once by sha256.
+
+Files arrive whole (`put`) or in chunks (`writer`, hashed as they are written, so that a 100 MB
+video is never one Python object: issue 13).
+"""
 
 from __future__ import annotations
 
@@ -45,6 +49,59 @@ def write_shared(target: Path, data: bytes) -> None:
         raise
 
 
+class BlobWriter:
+    """One blob written in chunks to a temporary file beside the store, hashed on the way.
+
+    `commit` fsyncs and renames it into place under its sha256 (or drops it when that blob is
+    there already); `abort`, or leaving a `with` block by an exception, removes it.  A killed
+    process leaves a `.tmp-…` file, which `intake.leftovers` removes later.
+    """
+
+    def __init__(self, store: BlobStore) -> None:
+        self.store = store
+        store.root.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=store.root, prefix=".tmp-")
+        self.tmp = Path(tmp)
+        self.fh = os.fdopen(fd, "wb")
+        self.hasher = hashlib.sha256()
+        self.size = 0
+
+    def write(self, data: bytes) -> int:
+        self.hasher.update(data)
+        self.size += len(data)
+        return self.fh.write(data)
+
+    def commit(self) -> str:
+        digest = self.hasher.hexdigest()
+        target = self.store.path_for(digest)
+        try:
+            if target.exists():
+                self.fh.close()
+                self.tmp.unlink(missing_ok=True)
+                return digest
+            self.fh.flush()
+            os.fsync(self.fh.fileno())
+            self.fh.close()
+            target.parent.mkdir(parents=True, exist_ok=True)
+            os.replace(self.tmp, target)
+        except BaseException:
+            self.abort()
+            raise
+        return digest
+
+    def abort(self) -> None:
+        with contextlib.suppress(OSError):
+            self.fh.close()
+        self.tmp.unlink(missing_ok=True)
+
+    def __enter__(self) -> BlobWriter:
+        return self
+
+    def __exit__(self, kind: object, *_: object) -> None:
+        if kind is not None:
+            self.abort()
+
+
 class BlobStore:
     def __init__(self, root: Path) -> None:
         self.root = root
@@ -61,6 +118,10 @@ class BlobStore:
         target.parent.mkdir(parents=True, exist_ok=True)
         write_atomically(target, data)
         return digest
+
+    def writer(self) -> BlobWriter:
+        """A blob written in chunks (see `BlobWriter`); `commit` returns its sha256."""
+        return BlobWriter(self)
 
     def get(self, digest: str) -> bytes:
         return self.path_for(digest).read_bytes()

@@ -14,14 +14,17 @@ import subprocess
 import tempfile
 import time
 import zipfile
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+import parsers.payload as payload_module
 from parsers.archive_names import split_name
 from parsers.archive_run import read_capped
 from parsers.archives import ArchiveLimits, RarReader, archive_format, expand
 from parsers.model import ArchiveProblem, ArchiveProblemKind, Attachment, Expanded
+from parsers.payload import Payload, Spool
 from programs import unar
 from samples.archives import (
     RAR4_IMAGES,
@@ -32,11 +35,39 @@ from samples.archives import (
     make_rar5,
     make_zip,
 )
+from store.blobs import BlobStore
 from validators.rules import archive_tool_unavailable as tool_unavailable
 from validators.rules import archive_unreadable as unreadable
 
 JPEG = b"\xff\xd8\xff\xe0" + bytes(range(256)) * 4
 DOCX_MEMBERS = {"[Content_Types].xml": b"<Types/>", "word/document.xml": b"<w:document/>"}
+
+
+# Every test runs twice: files in memory, and files streamed into a real blob store the way the
+# service runs (issue 13), each archive then read from its stored file.
+SINK: BlobStore | None = None
+
+
+@pytest.fixture(autouse=True, params=["memory", "store"])
+def sink(
+    request: pytest.FixtureRequest,
+    tmp_path_factory: pytest.TempPathFactory,
+    monkeypatch: pytest.MonkeyPatch,
+) -> Iterator[None]:
+    store = BlobStore(tmp_path_factory.mktemp("blobs"))
+    if request.param == "store":
+        monkeypatch.setattr(payload_module, "SPOOL_MAX", 0)
+        monkeypatch.setitem(globals(), "SINK", store)
+    yield
+    # A member refused or damaged half-way leaves nothing half-written behind.
+    assert not list(store.root.rglob(".tmp-*"))
+
+
+def payload(data: bytes) -> Payload:
+    """An attachment as the service hands it on: in the sink's store when there is one."""
+    spool = Spool(SINK)
+    spool.write(data)
+    return spool.finish()
 
 
 def run(
@@ -45,8 +76,8 @@ def run(
     limits: ArchiveLimits | None = None,
     rar: RarReader | None = unar.read_member,
 ) -> Expanded:
-    attachments = [Attachment(name, "application/octet-stream", data)]
-    return expand(attachments, limits or ArchiveLimits(), rar=rar)
+    attachments = [Attachment(name, "application/octet-stream", payload(data))]
+    return expand(attachments, limits or ArchiveLimits(), rar=rar, sink=SINK)
 
 
 def files_of(result: Expanded) -> dict[tuple[str, ...], bytes]:
@@ -110,8 +141,8 @@ def test_zip_named_dat_is_expanded_and_fake_zip_is_a_file() -> None:
     fake = b"this is not a zip at all"
     result = expand(
         [
-            Attachment("材料.dat", "application/octet-stream", zipped),
-            Attachment("材料.zip", "application/zip", fake),
+            Attachment("材料.dat", "application/octet-stream", payload(zipped)),
+            Attachment("材料.zip", "application/zip", payload(fake)),
         ]
     )
     assert files_of(result) == {("材料.dat", "照片", "1.jpg"): JPEG, ("材料.zip",): fake}
@@ -259,11 +290,12 @@ def test_total_size_is_per_message_and_stops_further_unpacking() -> None:
     second = make_zip({"c.bin": b"c" * 4000})
     result = expand(
         [
-            Attachment("1.zip", "application/zip", first),
-            Attachment("2.zip", "application/zip", second),
-            Attachment("3.pdf", "application/pdf", b"%PDF"),
+            Attachment("1.zip", "application/zip", payload(first)),
+            Attachment("2.zip", "application/zip", payload(second)),
+            Attachment("3.pdf", "application/pdf", payload(b"%PDF")),
         ],
         limits,
+        sink=SINK,
     )
     assert [f.path for f in result.files] == [("1.zip", "a.bin"), ("1.zip", "b.bin"), ("3.pdf",)]
     assert described(result.problems) == [

@@ -8,6 +8,7 @@ from campaign import Campaign
 from parsers.archives import expand
 from parsers.grouping import ROOT_KEY, case_name_from_hint, group_files
 from parsers.model import Attachment, CaseGroup, Grouping
+from parsers.payload import Payload
 from samples.archives import make_zip
 from samples.forms import make_form_docx
 from samples.photos import make_jpeg
@@ -37,7 +38,8 @@ def _case(name: str, docx: bytes, *, photos: int = 3, video: bool = True) -> dic
 
 def _group(attachments: dict[str, bytes]) -> Grouping:
     expanded = expand(
-        Attachment(name, "application/octet-stream", data) for name, data in attachments.items()
+        Attachment(name, "application/octet-stream", Payload.of(data))
+        for name, data in attachments.items()
     )
     assert not expanded.problems
     return group_files(expanded.files)
