@@ -63,6 +63,8 @@ from intake.imap_connection import (
     sleep_unless_stopped,
 )
 from intake.logs import event
+from intake.pipeline import Outcome
+from intake.workers import RawMessage, WorkerPool, ingest_raw_in_order
 
 log = logging.getLogger(__name__)
 
@@ -138,6 +140,7 @@ class Poller:
         attempts: int | None = None,
         backoff: tuple[float, float] | None = None,
         client_factory: Callable[[Settings], IMAPClient] = connect,
+        keep_workers: bool = False,
     ) -> None:
         self.app = app
         self.settings = app.settings
@@ -147,6 +150,10 @@ class Poller:
         self.backoff = backoff or (BACKOFF_FIRST, BACKOFF_MAX)
         self.client_factory = client_factory
         self.writes = bool(self.settings.imap_processed_flag or self.settings.imap_move_to)
+        # Started by the first batch worth sharing out; kept between polls when `keep_workers`
+        # (the service), else stopped at the end of each poll.
+        self._workers: WorkerPool | None = None
+        self.keep_workers = keep_workers
         # Test-only: widen the window between "ingested" and "mark advanced" so a test can
         # SIGKILL the process inside it.
         self._slow_s = int(os.environ.get("INTAKE_TEST_SLOW_MS", "0") or 0) / 1000
@@ -156,6 +163,13 @@ class Poller:
     def poll(self) -> PollResult:
         """One poll cycle: reconnects as needed, records the outcome in the Source row."""
         require_configured(self.settings)
+        try:
+            return self._poll()
+        finally:
+            if not self.keep_workers:
+                self.close()
+
+    def _poll(self) -> PollResult:
         result = PollResult(source=self.source)
         started = time.monotonic()
         with locks.exclusive(
@@ -313,24 +327,25 @@ class Poller:
     ) -> None:
         todo = [u for u in batch if u not in known]
         data: dict[int, dict[bytes, Any]] = client.fetch(todo, FETCH_ITEMS) if todo else {}
+        messages: dict[int, RawMessage] = {}
+        for uid in todo:
+            item = data.pop(uid, None)  # pop: let the bytes go as soon as they are handed on
+            raw = item.get(BODY) if item else None
+            if isinstance(raw, bytes):
+                arrived = _utc(item.get(b"INTERNALDATE")) if item else None
+                messages[uid] = (raw, self.source, f"{uidvalidity}:{uid}", arrived)
+        outcomes = self._ingest(list(messages.values()))
         for uid in batch:
             if uid in known:
                 self._advance(source_id, uidvalidity, uid, result)
                 continue
-            item = data.pop(uid, None)  # pop: let the bytes go as soon as they are stored
-            raw = item.get(BODY) if item else None
-            if not isinstance(raw, bytes):
+            if uid not in messages:
                 # Expunged by someone between SEARCH and FETCH: nothing to take.
                 event(log, "imap.vanished", logging.WARNING, source=self.source, uid=uid)
                 self._advance(source_id, uidvalidity, uid, result)
                 continue
-            arrived = item.get(b"INTERNALDATE") if item else None
-            outcome = self.app.pipeline.ingest(
-                raw,
-                source=self.source,
-                source_key=f"{uidvalidity}:{uid}",
-                arrived_at=_utc(arrived),
-            )
+            raw = messages.pop(uid)[0]
+            outcome = next(outcomes)
             result.fetched += 1
             result.counts[outcome] += 1
             event(
@@ -347,6 +362,24 @@ class Poller:
             if self.stop.is_set():
                 result.status = "stopped"
                 return
+
+    def _ingest(self, messages: list[RawMessage]) -> Iterator[Outcome]:
+        """The batch's outcomes in UID order: from the worker processes when there is more than
+        one message and more than one worker, else each ingested here as it is asked for."""
+        if len(messages) > 1 and self.settings.workers > 1:
+            if self._workers is None:
+                self._workers = WorkerPool(self.app, self.settings.workers)
+            return ingest_raw_in_order(self._workers, messages)
+        return (
+            self.app.pipeline.ingest(raw, source=source, source_key=key, arrived_at=arrived)
+            for raw, source, key, arrived in messages
+        )
+
+    def close(self) -> None:
+        """Stop the worker processes (and their converter), if a poll started them."""
+        if self._workers is not None:
+            self._workers.close()
+            self._workers = None
 
     def _advance(self, source_id: int, uidvalidity: int, uid: int, result: PollResult) -> None:
         imap_source.advance(self.app.sessions, source_id, uidvalidity, uid)

@@ -86,7 +86,7 @@ class Service:
             raise ConfigError("poll_minutes must be above 0")
         self.send_minutes = send_minutes or min(self.settings.poll_minutes, SEND_MINUTES_MAX)
         self.stop_event = threading.Event()
-        self.poller = poller or imap.Poller(app)
+        self.poller = poller or imap.Poller(app, keep_workers=True)
         # The poll must see the service's stop: it finishes the message in hand, then returns.
         self.poller.stop = self.stop_event
         self.state = StateFile(self.settings.data_dir / STATE_FILE)
@@ -170,6 +170,7 @@ class Service:
             self.scheduler.shutdown(wait=True)
         if self._idle_thread is not None:
             self._idle_thread.join(timeout=30)
+        self.poller.close()
         self.state.update(
             lambda d: d.update(stopped_at=datetime.now(UTC).isoformat(timespec="seconds"))
         )

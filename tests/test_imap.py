@@ -67,6 +67,41 @@ class FetchSpy:
 # ---------------------------------------------------------------------------------------------
 
 
+def test_a_batch_is_shared_out_among_worker_processes_and_marked_in_uid_order(
+    tmp_path: Path,
+    dovecot: Dovecot,
+    mail_user: MailUser,
+    sqlite_url: str,
+    dispose: list[App],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    uids = dovecot.append(mail_user, [mail(n) for n in range(1, 6)])
+    app = imap_app(tmp_path, sqlite_url, dovecot, mail_user, workers="2", converter="cold")
+    dispose.append(app)
+    here: list[str] = []
+    original = Pipeline.ingest
+
+    def ingest(self: Pipeline, raw: bytes, **kw: Any) -> Any:
+        here.append(kw["source_key"])
+        return original(self, raw, **kw)
+
+    # Patched in this process only: the worker processes have their own pipelines.
+    monkeypatch.setattr(Pipeline, "ingest", ingest)
+    poller = imap.Poller(app)
+    result = poller.poll()
+
+    assert result.status == "ok" and result.counts == {"processed": 5}
+    assert here == []  # every message was ingested by a worker
+    assert poller._workers is None  # and the workers were stopped with the poll
+    uidvalidity = dovecot.uidvalidity(mail_user)
+    assert sorted(str(r.source_key) for r in messages(app)) == sorted(
+        f"{uidvalidity}:{u}" for u in uids
+    )
+    assert result.last_uid == max(uids)
+    # A second poll finds nothing new: the mark moved past every message.
+    assert imap.Poller(app).poll().counts == {}
+
+
 def test_new_mail_is_picked_up_exactly_once_and_never_marked_read(
     tmp_path: Path, db_url: str, dovecot: Dovecot, mail_user: MailUser, dispose: list[App]
 ) -> None:
