@@ -4,29 +4,41 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TypeVar
 
 from sqlalchemy import or_, select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session, selectinload
 
 from store.models import Case, Finding, Message, Reply, Source, Unit
 
+Named = TypeVar("Named", Source, Unit)
+
 
 def get_or_create_source(session: Session, name: str) -> Source:
-    source = session.scalar(select(Source).where(Source.name == name))
-    if source is None:
-        source = Source(name=name)
-        session.add(source)
-        session.flush()
-    return source
+    return _get_or_create(session, Source, name)
 
 
 def get_or_create_unit(session: Session, name: str) -> Unit:
-    unit = session.scalar(select(Unit).where(Unit.name == name))
-    if unit is None:
-        unit = Unit(name=name)
-        session.add(unit)
-        session.flush()
-    return unit
+    return _get_or_create(session, Unit, name)
+
+
+def _get_or_create(session: Session, model: type[Named], name: str) -> Named:
+    """The row of this unique name, inserted when missing, safe against other processes.
+
+    A plain select-then-insert races: two ingest workers on PostgreSQL both found no unit
+    北京市, both inserted it, and the second message was quarantined on the unique key (a SIGKILL
+    test caught it); the same race on the `files` source made a claim say "duplicate".  An
+    INSERT … ON CONFLICT DO NOTHING waits for the other transaction and then does nothing.
+    """
+    row = session.scalar(select(model).where(model.name == name))
+    if row is not None:
+        return row
+    dialect = session.get_bind().dialect.name
+    insert = pg_insert if dialect == "postgresql" else sqlite_insert
+    session.execute(insert(model).values(name=name).on_conflict_do_nothing(index_elements=["name"]))
+    return session.scalars(select(model).where(model.name == name)).one()
 
 
 def find_same_message(session: Session, raw_sha256: str, dedupe_key: str | None) -> Message | None:
