@@ -20,9 +20,7 @@ from intake.message_facts import facts_from_bytes, message_bytes
 from intake.reading import ReadCase, StoredFile, read_candidate_entries, read_cases
 from parsers.candidates import order_from_name
 from parsers.grouping import case_name_from_hint
-from parsers.model import (
-    CaseGroup,
-)
+from parsers.model import CaseGroup
 from parsers.payload import Payload
 from parsers.subject import match_subject
 from programs.warm_converter import DocumentConverter
