@@ -80,7 +80,8 @@ class Settings:
     timezone: str = "Asia/Shanghai"
     workers: int = field(default_factory=lambda: os.cpu_count() or 2)
     libreoffice: str = ""
-    # "warm": one supervised LibreOffice (unoserver) per process; "cold": one per batch.
+    # "warm": one supervised LibreOffice (unoserver) per run, shared by its workers; "cold": one
+    # per batch.
     converter: str = "warm"
     unoserver: str = ""
     imap_host: str = ""
