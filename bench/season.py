@@ -40,25 +40,42 @@ def generate(folder: Path, doc_every: int) -> int:
 # Loaded by every Python of the ingest's process tree (worker processes included), through
 # PYTHONPATH: times conversion and probing and appends one line per call to $BENCH_TIMES.
 SITECUSTOMIZE = r"""
-import os, time
+import importlib.abc, importlib.util, os, sys, time
 _out = os.environ.get("BENCH_TIMES")
+
+
+def timed(fn, key):
+    def inner(*a, **k):
+        t = time.perf_counter()
+        try:
+            return fn(*a, **k)
+        finally:
+            with open(_out, "a") as fh:
+                fh.write(f"{key} {time.perf_counter() - t}\n")
+    return inner
+
+
+class _PatchReading(importlib.abc.MetaPathFinder):
+    # Patches `intake.reading` when a process imports it, and imports nothing itself: the
+    # converter host and the probe worker must weigh what they weigh without the benchmark.
+    def find_spec(self, name, path, target=None):
+        if name != "intake.reading":
+            return None
+        sys.meta_path.remove(self)
+        spec = importlib.util.find_spec(name)
+        run = spec.loader.exec_module
+
+        def exec_module(module):
+            run(module)
+            module.convert_to_docx = timed(module.convert_to_docx, "convert")
+            module.probe_videos = timed(module.probe_videos, "probe")
+
+        spec.loader.exec_module = exec_module
+        return spec
+
+
 if _out:
-    try:
-        import intake.reading as r
-    except Exception:  # a Python without the project (unoserver's): nothing to time
-        r = None
-    def timed(fn, key):
-        def inner(*a, **k):
-            t = time.perf_counter()
-            try:
-                return fn(*a, **k)
-            finally:
-                with open(_out, "a") as fh:
-                    fh.write(f"{key} {time.perf_counter() - t}\n")
-        return inner
-    if r is not None:
-        r.convert_to_docx = timed(r.convert_to_docx, "convert")
-        r.probe_videos = timed(r.probe_videos, "probe")
+    sys.meta_path.insert(0, _PatchReading())
 """
 
 
