@@ -16,8 +16,6 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from openpyxl import load_workbook
-
 from campaign.model import SelectedCase
 
 # Header words for each column, normalised (NFKC, no spaces).  The bundled CSV uses the English
@@ -51,6 +49,10 @@ def _norm(text: object) -> str:
 def _rows_of(path: Path) -> list[list[str]]:
     data = path.read_bytes()
     if data[:4] == b"PK\x03\x04":
+        # Imported only for an xlsx list: every process loads the campaign, most lists are CSV,
+        # and openpyxl costs ~13 MB in each (the ingest workers among them).
+        from openpyxl import load_workbook
+
         wb = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
         rows: list[list[str]] = []
         for ws in wb.worksheets:

@@ -20,9 +20,7 @@ from intake.campaign_commands import NO_CAMPAIGN_NEEDED, add_parsers, cmd_campai
 from intake.commands import poll_command, requeue_command, run_command
 from intake.config import load_settings, settings_help
 from intake.console.auth import AccountError, add_account, remove_account
-from intake.console.server import serve
 from intake.daily_job import send_daily_report, write_daily_report
-from intake.demo import run_demo
 from intake.faults import EXIT_INPUT_FAILED, EXIT_OK, EXIT_USAGE, check_paths
 from intake.leftovers import clean_leftovers
 from intake.logs import configure_console, reported_by_caller
@@ -33,7 +31,6 @@ from intake.sources import collect
 from intake.status import status_command
 from intake.workers import ingest_files, retriage_all
 from reports.export import export_data, write_cases_csv
-from reports.xlsx import write_xlsx
 
 
 def cmd_ingest(app: App, args: argparse.Namespace) -> int:
@@ -83,6 +80,10 @@ def cmd_retriage(app: App, args: argparse.Namespace) -> int:
 def cmd_export(app: App, args: argparse.Namespace) -> int:
     out: Path | None = args.out
     if args.format == "xlsx":
+        # Imported here: openpyxl is ~13 MB, and every `intake ingest` or `intake run` parent
+        # would otherwise carry it beside its workers for an export it never makes.
+        from reports.xlsx import write_xlsx
+
         today = datetime.now(ZoneInfo(app.settings.timezone)).date()
         target = out or app.settings.reports / f"export-{today.isoformat()}.xlsx"
         with app.sessions() as session:
@@ -129,6 +130,11 @@ def cmd_report(app: App, args: argparse.Namespace) -> int:
 
 
 def cmd_demo(app: App, args: argparse.Namespace) -> int:
+    # The demo (sample generator, openpyxl) and the console (web server) are imported by their
+    # own commands only: the parent of every `intake ingest` and `intake run` would carry them
+    # beside its workers (issue 13's memory budget is the whole process tree).
+    from intake.demo import run_demo
+
     return run_demo(app)
 
 
@@ -158,6 +164,8 @@ def cmd_status(app: App, args: argparse.Namespace) -> int:
 def cmd_web(app: App, args: argparse.Namespace) -> int:
     settings = app.settings
     print(f"staff console on http://{settings.web_host}:{settings.web_port}/ (Ctrl-C stops it)")
+    from intake.console.server import serve  # see cmd_demo
+
     serve(app)
     return EXIT_OK
 

@@ -36,7 +36,7 @@ from dataclasses import asdict
 from datetime import UTC, datetime
 from datetime import time as dtime
 from types import FrameType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from apscheduler.schedulers.background import BackgroundScheduler
@@ -46,9 +46,11 @@ from apscheduler.triggers.interval import IntervalTrigger
 from intake import daily_job, idle, imap, sending
 from intake.app import App
 from intake.config import ConfigError, Settings
-from intake.console.server import BackgroundConsole
 from intake.job_state import STATE_FILE, StateFile
 from intake.logs import event
+
+if TYPE_CHECKING:
+    from intake.console.server import BackgroundConsole
 
 log = logging.getLogger(__name__)
 
@@ -148,6 +150,10 @@ class Service:
             )
             self._idle_thread.start()
         if self.settings.web:
+            # Imported only when served: the web stack is ~10 MB that `intake ingest` and
+            # `intake poll`, which reach this module through intake.commands, never use.
+            from intake.console.server import BackgroundConsole
+
             self._console = BackgroundConsole(self.app)
             self._console.start()
         event(

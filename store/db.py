@@ -6,13 +6,14 @@ import fcntl
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from alembic import command
-from alembic.config import Config
 from sqlalchemy import Engine, create_engine, event, make_url, text
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
+
+if TYPE_CHECKING:
+    from alembic.config import Config
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 # Schemes this service is built and tested for.
@@ -111,6 +112,10 @@ def where(engine: Engine) -> str:
 
 
 def alembic_config() -> Config:
+    # Imported here, not at the top: alembic costs ~11 MB in every process, and the workers of
+    # ingest, retriage and the poller never migrate (the process that starts them already did).
+    from alembic.config import Config
+
     cfg = Config()
     cfg.set_main_option("script_location", str(MIGRATIONS))
     return cfg
@@ -139,6 +144,8 @@ def migrate(engine: Engine) -> None:
     Serialised across processes (a service and a cron `intake poll` may start together on a
     fresh database): an advisory lock on PostgreSQL, a lock file beside a SQLite database.
     """
+    from alembic import command  # see alembic_config
+
     cfg = alembic_config()
     try:
         with _sqlite_file_lock(engine), engine.connect():

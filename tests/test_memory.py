@@ -15,8 +15,10 @@ import subprocess
 import sys
 from pathlib import Path
 
+from intake.workers import WorkerPool
 from samples.archives import make_zip
 from samples.mail import build_submission
+from tests.conftest import make_app
 
 # VmHWM, not ru_maxrss: Linux starts a child's ru_maxrss from the parent's peak (vfork and exec
 # carry it over), so a pytest process that once held 300 MB would hide the child's own figure.
@@ -78,3 +80,26 @@ def test_big_message_is_held_once_and_its_video_stored_whole(tmp_path: Path) -> 
     assert rows == [(digest, len(video))]
     stored = var / "blobs" / digest[:2] / digest[2:4] / digest
     assert hashlib.sha256(stored.read_bytes()).hexdigest() == digest
+
+
+# Imported by `intake ingest`'s processes before and never used there: alembic (the parent
+# migrates before it starts workers), openpyxl (xlsx lists and exports only), the console's web
+# stack.  About 35 MB in each process, for a tree whose budget is 600 MB.
+UNUSED = ("alembic", "openpyxl", "starlette", "uvicorn")
+LOADED = f"sorted({{m.split('.')[0] for m in __import__('sys').modules}} & set({UNUSED!r}))"
+
+
+def test_ingest_processes_do_not_import_what_they_never_use(tmp_path: Path) -> None:
+    # The parent's modules, in a fresh interpreter: pytest's own holds all of them by now.
+    parent = subprocess.run(
+        [sys.executable, "-c", f"import intake.cli; print({LOADED})"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    assert parent.stdout.strip() == "[]"
+    app = make_app(tmp_path, converter="cold")
+    with WorkerPool(app, 1) as pool:
+        assert pool.submit(eval, LOADED).result(timeout=120) == []
+    app.engine.dispose()
