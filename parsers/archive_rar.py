@@ -7,17 +7,19 @@ compressed member goes to the reader as a small RAR holding only that member, or
 archives (where a member needs those before it), as the whole archive and the member's name.
 No reader (or no tool behind it) is our fault, not the unit's: `ArchiveProblemKind.TOOL_MISSING`.
 RAR5 hard links and file copies are read as the data they refer to (that is what they are; the
-size caps still apply). Stored members stream into the run's sink; the archive itself is read
-whole, and a compressed member comes back whole from the tool (`programs.unar` captures it).
+size caps still apply). Nothing is held whole: rarfile reads the archive as a file, stored
+members stream into the run's sink, the tool is handed its archive in chunks, and what it wrote
+is read back in chunks, checked (size, CRC) as it ends.
 """
 
 from __future__ import annotations
 
 import functools
-import io
+import shutil
 import struct
 import zlib
-from typing import Literal, Protocol
+from collections.abc import Callable
+from typing import BinaryIO, Literal, Protocol
 
 import rarfile
 
@@ -37,31 +39,48 @@ RarFailure = Literal["tool_missing", "timed_out", "failed"]
 
 
 class RarOutput(Protocol):
-    """What the tool wrote for one member, or why it wrote nothing usable."""
+    """What the tool wrote for one member (a file read from its start, which the parser closes),
+    and whether it failed; no output when it is missing or timed out."""
 
     @property
-    def data(self) -> bytes: ...  # at most max_bytes + 1 bytes
+    def output(self) -> BinaryIO | None: ...
 
     @property
     def failure(self) -> RarFailure | None: ...
 
 
 class RarReader(Protocol):
-    """Decompress one member: `archive` holds only it (member None), or is the whole archive."""
+    """Decompress one member of the archive that `archive` writes into the file it is given:
+    holding only that member (member None), or the whole archive."""
 
     def __call__(
-        self, archive: bytes, *, member: str | None, timeout: float, max_bytes: int
+        self,
+        archive: Callable[[BinaryIO], object],
+        *,
+        member: str | None,
+        timeout: float,
+        max_bytes: int,
     ) -> RarOutput: ...
 
 
 def expand_rar(
     run: Run, where: tuple[str, ...], payload: Payload, depth: int, *, reader: RarReader | None
 ) -> None:
-    # Read whole: the RAR tool is handed the archive's (or one member's) bytes.
-    data = payload.read()
+    with payload.open() as fh:
+        _expand(run, where, payload, fh, depth, reader)
+
+
+def _expand(
+    run: Run,
+    where: tuple[str, ...],
+    payload: Payload,
+    fh: BinaryIO,
+    depth: int,
+    reader: RarReader | None,
+) -> None:
     try:
         # Names without RAR's Unicode flag are in the packer's ANSI code page: GBK here.
-        rf = rarfile.RarFile(io.BytesIO(data), charset="gb18030")
+        rf = rarfile.RarFile(fh, charset="gb18030")
         infos = rf.infolist()
     except rarfile.NeedFirstVolume:
         run.problem(where, ArchiveProblemKind.SPLIT)
@@ -100,7 +119,7 @@ def expand_rar(
             tally.no_tool.append(shown)
         else:
             timeout = run.limits.tool_timeout_s
-            read = functools.partial(_read_member, rf, source, data, reader, timeout, run.sink)
+            read = functools.partial(_read_member, rf, source, payload, reader, timeout, run.sink)
             entries.append(Entry(shown, parts, info.file_size, info.compress_size, read))
     if tally.files > run.members_left:
         run.count_problem(where)
@@ -150,35 +169,62 @@ def _solid(rf: rarfile.RarFile, info: rarfile.RarInfo) -> bool:
 def _read_member(
     rf: rarfile.RarFile,
     info: rarfile.RarInfo,
-    data: bytes,
+    payload: Payload,
     reader: RarReader | None,
     timeout: float,
     sink: Sink | None,
     cap: int,
-) -> bytes | Payload:
+) -> Payload:
     if _stored(info):
         with rf.open(info) as fh:  # stored data: read in-process, rarfile checks the CRC
             return read_capped_payload(fh, cap, sink)
     if reader is None:
         raise ToolMissing
     if _solid(rf, info):
-        out = reader(data, member=info.filename, timeout=timeout, max_bytes=cap)
+        archive = functools.partial(_write_whole, payload)
+        out = reader(archive, member=info.filename, timeout=timeout, max_bytes=cap)
     else:
-        out = reader(_lone_member(data, info), member=None, timeout=timeout, max_bytes=cap)
+        archive = functools.partial(_write_lone_member, payload, info)
+        out = reader(archive, member=None, timeout=timeout, max_bytes=cap)
     if out.failure == "tool_missing":
         raise ToolMissing
     if out.failure == "timed_out":
         raise ToolTimeout
-    got = out.data
-    if len(got) > cap:
-        return got  # the caller reports the limit
-    if len(got) < info.file_size:
-        raise rarfile.BadRarFile("Failed the read enough data")
-    if info.CRC is not None and zlib.crc32(got) != info.CRC:
-        raise rarfile.RarCRCError("CRC check failed")
-    if out.failure is not None:
-        raise rarfile.RarExecError("the RAR tool failed")
-    return got
+    if out.output is None:
+        raise rarfile.RarExecError("the RAR tool wrote nothing")
+    with out.output as fh:
+        return read_capped_payload(_Checked(fh, info, out.failure is not None), cap, sink)
+
+
+class _Checked:
+    """The tool's output, read through: at its end the size, the CRC and the tool's exit are
+    checked, as zipfile checks its members, so a bad member raises before it is kept."""
+
+    def __init__(self, fh: BinaryIO, info: rarfile.RarInfo, failed: bool) -> None:
+        self._fh = fh
+        self._info = info
+        self._failed = failed
+        self._size = 0
+        self._crc = 0
+
+    def read(self, size: int = -1, /) -> bytes:
+        chunk = self._fh.read(size)
+        if chunk:
+            self._size += len(chunk)
+            self._crc = zlib.crc32(chunk, self._crc)
+            return chunk
+        if self._size < self._info.file_size:
+            raise rarfile.BadRarFile("Failed the read enough data")
+        if self._info.CRC is not None and self._crc != self._info.CRC:
+            raise rarfile.RarCRCError("CRC check failed")
+        if self._failed:
+            raise rarfile.RarExecError("the RAR tool failed")
+        return b""
+
+
+def _write_whole(payload: Payload, out: BinaryIO) -> None:
+    with payload.open() as fh:
+        shutil.copyfileobj(fh, out)
 
 
 # The smallest archive headers around one member's own header and data, so that the tool reads
@@ -186,15 +232,26 @@ def _read_member(
 _RAR4_HEAD = b"Rar!\x1a\x07\x00" + struct.pack("<HBHH", 0x90CF, 0x73, 0, 13) + bytes(6)
 _RAR5_MAIN = b"\x03\x01\x00\x00"  # size 3, type 1 (main), no header flags, no archive flags
 _RAR5_END = b"\x03\x05\x00\x00"  # size 3, type 5 (end of archive)
+_PIECE = 1024 * 1024
 
 
 def _rar5_block(body: bytes) -> bytes:
     return struct.pack("<I", zlib.crc32(body)) + body
 
 
-def _lone_member(data: bytes, info: rarfile.RarInfo) -> bytes:
-    start = info.header_offset
-    piece = data[start : start + info.header_size + info.compress_size]
+def _write_lone_member(payload: Payload, info: rarfile.RarInfo, out: BinaryIO) -> None:
     if isinstance(info, rarfile.Rar3Info):
-        return _RAR4_HEAD + piece
-    return b"Rar!\x1a\x07\x01\x00" + _rar5_block(_RAR5_MAIN) + piece + _rar5_block(_RAR5_END)
+        out.write(_RAR4_HEAD)
+    else:
+        out.write(b"Rar!\x1a\x07\x01\x00" + _rar5_block(_RAR5_MAIN))
+    left = info.header_size + info.compress_size
+    with payload.open() as fh:
+        fh.seek(info.header_offset)
+        while left > 0:
+            chunk = fh.read(min(left, _PIECE))
+            if not chunk:
+                break  # a truncated archive: the tool reports the member damaged
+            out.write(chunk)
+            left -= len(chunk)
+    if not isinstance(info, rarfile.Rar3Info):
+        out.write(_rar5_block(_RAR5_END))

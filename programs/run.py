@@ -11,13 +11,16 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
+import functools
 import os
+import resource
 import signal
 import subprocess
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO
 
 _PR_SET_PDEATHSIG = 1
 
@@ -53,6 +56,12 @@ def die_with_parent() -> None:
         ctypes.CDLL("libc.so.6", use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
 
 
+def _limit_files_then_die_with_parent(max_file_size: int) -> None:
+    # The kernel refuses (SIGXFSZ, then EFBIG) any write past this size, to any file.
+    resource.setrlimit(resource.RLIMIT_FSIZE, (max_file_size, max_file_size))
+    die_with_parent()
+
+
 def run(
     argv: Sequence[str],
     *,
@@ -60,23 +69,32 @@ def run(
     env: Mapping[str, str] | None = None,
     cwd: Path | None = None,
     stdin: bytes | None = None,
+    stdout: BinaryIO | None = None,
+    max_file_size: int | None = None,
 ) -> Completed:
     """Run `argv` to completion or until `timeout` seconds pass, whichever comes first.
 
+    `stdout`: a file the program writes to directly, for output too big to hold in memory
+    (`Completed.stdout` is then empty); `max_file_size` caps every file it writes, that one too.
     Raises `ProgramMissing` when the program cannot be started at all.  Never raises for what
     the program does: a non-zero exit or a timeout comes back in the `Completed`.
     """
     started = time.monotonic()
+    preexec = (
+        die_with_parent
+        if max_file_size is None
+        else functools.partial(_limit_files_then_die_with_parent, max_file_size)
+    )
     try:
         proc = subprocess.Popen(
             list(argv),
             env=dict(env) if env is not None else None,
             cwd=cwd,
             stdin=subprocess.PIPE if stdin is not None else subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
+            stdout=stdout if stdout is not None else subprocess.PIPE,
             stderr=subprocess.PIPE,
             start_new_session=True,
-            preexec_fn=die_with_parent,  # noqa: PLW1509 - no threads touched before exec
+            preexec_fn=preexec,  # noqa: PLW1509 - no threads touched before exec
         )
     except OSError as exc:
         raise ProgramMissing(f"cannot start {argv[0]}: {exc}") from exc
@@ -89,7 +107,7 @@ def run(
         # Interrupted (KeyboardInterrupt, a stop signal): never leave the program behind.
         kill_group(proc)
         raise
-    return Completed(tuple(argv), proc.returncode, out, err, time.monotonic() - started)
+    return Completed(tuple(argv), proc.returncode, out or b"", err, time.monotonic() - started)
 
 
 def pid_alive(pid: int) -> bool:

@@ -2,10 +2,13 @@
 
 Parsers read RAR headers themselves and hand over one compressed member at a time: a small RAR
 holding only that member, or (solid archives, where a member needs those before it) the whole
-archive and the member's name. The tool writes the member to its standard output. It runs
-through `programs.run` (own process group, killed with its children on timeout) on a temporary
-file in a private directory, removed afterwards: unar also opens numbered siblings (a4.rar next
-to a5.rar) as volumes, so the archive must not share a directory with other files.
+archive and the member's name, written by the caller into a temporary file in a private
+directory: unar also opens numbered siblings (a4.rar next to a5.rar) as volumes, so the archive
+must not share a directory with other files. The tool runs through `programs.run` (own process
+group, killed with its children on timeout) and writes the member from its standard output
+straight into a file beside it, never through this process's memory: a 100 MB video in a
+WinRAR archive was held three times over (issue 13). The directory is removed on return; the
+output file stays open for the caller and disappears when it is closed.
 
 Debian 12 has `unar` and `libarchive-tools` (bsdtar), not `unrar`.
 """
@@ -15,9 +18,10 @@ from __future__ import annotations
 import functools
 import shutil
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import BinaryIO, Literal
 
 from programs.run import ProgramMissing, run
 
@@ -49,9 +53,10 @@ class RarTool:
 
 @dataclass(frozen=True)
 class RarRead:
-    """One member's bytes (at most max_bytes + 1), or why there are none usable."""
+    """The member as the tool wrote it (an open file, read from its start), or why there is
+    none: `output` is None only for "tool_missing" and "timed_out"."""
 
-    data: bytes = b""
+    output: BinaryIO | None = None
     failure: RarFailure | None = None
     message: str = ""  # the tool's last words, for a staff log line
 
@@ -67,29 +72,44 @@ def find_tool() -> RarTool | None:
 
 
 def read_member(
-    archive: bytes,
+    archive: Callable[[BinaryIO], object],
     *,
     member: str | None,
     timeout: float,
     max_bytes: int,
     tool: RarTool | None = None,
 ) -> RarRead:
-    """Decompress `member` of `archive` (None: its only member) with `tool` or the one found.
+    """Decompress `member` (None: the only member) of the archive that `archive` writes into the
+    file it is given, with `tool` or the one found.
 
-    The whole output is held in memory: parsers hand over only members whose declared size
-    fits `max_bytes`, and RAR decoders stop at the declared size.
+    RAR decoders stop at the member's declared size, which the parsers checked against
+    `max_bytes`; the kernel stops a tool that writes more than one byte past it anyway.
+    The caller closes `output`.
     """
     tool = tool or find_tool()
     if tool is None:
         return RarRead(failure="tool_missing")
     with tempfile.TemporaryDirectory(prefix="intake-rar-") as tmp:
         path = Path(tmp) / "archive.rar"
-        path.write_bytes(archive)
+        with path.open("wb") as fh:
+            archive(fh)
+        output = (Path(tmp) / "member").open("w+b")
         try:
-            done = run(tool.argv(path, member), timeout=timeout, cwd=Path(tmp))
+            done = run(
+                tool.argv(path, member),
+                timeout=timeout,
+                cwd=Path(tmp),
+                stdout=output,
+                max_file_size=max_bytes + 1,
+            )
         except ProgramMissing as exc:
+            output.close()
             return RarRead(failure="tool_missing", message=str(exc))
+        except BaseException:
+            output.close()
+            raise
     if done.timed_out:
+        output.close()
         return RarRead(failure="timed_out")
-    failure: RarFailure | None = None if done.ok else "failed"
-    return RarRead(done.stdout[: max_bytes + 1], failure, "" if done.ok else done.tail())
+    output.seek(0)
+    return RarRead(output, None if done.ok else "failed", "" if done.ok else done.tail())

@@ -178,12 +178,15 @@ def make_rar5(
     encrypted: Iterable[str] = (),
     header_encrypted: bool = False,
     symlinks: dict[str, str] | None = None,
+    method: int = 0,
 ) -> bytes:
     """A RAR 5 archive with stored members (RAR 5 names are always UTF-8).
 
     encrypted: members marked AES-encrypted (their data is random, as it would look).
     header_encrypted: an archive encryption header first, so not even names are readable.
     symlinks: name → target, as Unix symlink redirection records.
+    method: the compression method the headers name (0: stored). The data is still written as
+        given: only a stand-in for the RAR tool, which ignores it, can read such a member.
     """
     out = bytearray(RAR5_SIGNATURE)
     if header_encrypted:
@@ -201,7 +204,7 @@ def make_rar5(
             data = bytes((i * 37 + 11) % 256 for i in range(max(16, -(-len(data) // 16) * 16)))
         raw = name.encode("utf-8")
         body = _vint(0x0004) + _vint(len(data)) + _vint(0x20)
-        body += struct.pack("<I", zlib.crc32(data)) + _vint(0) + _vint(0)
+        body += struct.pack("<I", zlib.crc32(data)) + _vint(method << 7) + _vint(0)
         body += _vint(len(raw)) + raw
         out += _rar5_block(2, body, extra=extra, data=data)
     for name, target in (symlinks or {}).items():

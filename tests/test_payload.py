@@ -9,8 +9,11 @@ from __future__ import annotations
 
 import base64
 import csv
+import functools
 import hashlib
 import os
+import signal
+import tracemalloc
 from pathlib import Path
 
 import pytest
@@ -18,11 +21,12 @@ import pytest
 import parsers.mail as mail_module
 import parsers.mail_blobs as blobs_module
 import parsers.payload as payload_module
-from parsers.archives import expand
+from parsers.archives import ArchiveLimits, expand
 from parsers.mail import parse_mail
-from parsers.model import Attachment
+from parsers.model import ArchiveProblemKind, Attachment
 from parsers.payload import Payload, SinkFailed, Spool
-from samples.archives import make_7z, make_zip
+from programs import unar
+from samples.archives import make_7z, make_rar5, make_zip
 from samples.mail import build_submission
 from store.blobs import BlobStore
 
@@ -117,6 +121,58 @@ def test_7z_member_is_streamed_into_the_store(tmp_path: Path) -> None:
     assert member.stored and member.sha256 == sha(video) and member.read() == video
     assert files[("材料.7z", "材料", "表.txt")].read() == b"form"
     assert leftovers(store) == []
+
+
+def stand_in_rar_tool(tmp_path: Path, writes: int) -> unar.RarTool:
+    """A "RAR tool" that writes `writes` zero bytes, whatever it is asked: nothing here can make
+    a compressed RAR, so the member it "decompresses" is stored zeros the headers call method 3.
+    How its writing ended (head's exit status) goes to `status` beside it."""
+    tool = tmp_path / "unar"
+    status = tmp_path / "status"
+    tool.write_text(f"#!/bin/sh\nhead -c {writes} /dev/zero\necho $? > {status}\n")
+    tool.chmod(0o755)
+    return unar.RarTool("unar", str(tool))
+
+
+def test_compressed_rar_member_goes_from_the_tool_to_the_store_in_chunks(tmp_path: Path) -> None:
+    # Before: the archive read whole, the member's bytes copied out for the tool, and the
+    # tool's output captured whole, then joined: a 40 MB member cost this process ~160 MB.
+    video = bytes(40 * MiB)
+    store = BlobStore(tmp_path / "blobs")
+    spool = Spool(store)
+    spool.write(make_rar5({"材料/视频.mp4": video}, method=3))
+    archive = spool.finish()
+    reader = functools.partial(unar.read_member, tool=stand_in_rar_tool(tmp_path, len(video)))
+
+    tracemalloc.start()
+    try:
+        result = expand([Attachment("材料.rar", "", archive)], rar=reader, sink=store)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+
+    assert result.problems == []
+    [member] = [f.payload for f in result.files]
+    assert member.stored and member.sha256 == sha(video)
+    assert peak < 8 * MiB, f"{peak / MiB:.0f} MiB held while expanding"
+    assert leftovers(store) == []
+
+
+def test_rar_tool_writing_past_the_member_cap_is_stopped(tmp_path: Path) -> None:
+    # A tool that writes on and on (a lying header, a decoder bug) is stopped by the kernel one
+    # byte past the cap: the member is over its limit, and the disk is not filled.
+    archive = Payload.of(make_rar5({"材料/视频.mp4": bytes(1000)}, method=3))
+    reader = functools.partial(unar.read_member, tool=stand_in_rar_tool(tmp_path, 100 * MiB))
+    limits = ArchiveLimits(max_member_bytes=4000)
+
+    result = expand([Attachment("材料.rar", "", archive)], limits, rar=reader)
+
+    assert result.files == []
+    [problem] = result.problems
+    assert problem.kind == ArchiveProblemKind.MEMBER_TOO_LARGE
+    assert problem.members == ("材料/视频.mp4",)
+    # 128 + SIGXFSZ: head was stopped at the cap, not left to write its 100 MB.
+    assert (tmp_path / "status").read_text().strip() == str(128 + signal.SIGXFSZ)
 
 
 def test_spool_keeps_small_files_in_memory_and_abort_leaves_nothing(tmp_path: Path) -> None:
