@@ -17,6 +17,8 @@ from __future__ import annotations
 
 import atexit
 import base64
+import functools
+import importlib.util
 import io
 import json
 import os
@@ -34,13 +36,12 @@ _START_TIMEOUT = 60.0
 POSTER_WIDTH = 480
 
 
+@functools.cache
 def available() -> bool:
-    """True when PyAV can be imported here."""
-    try:
-        import av  # noqa: F401, PLC0415 - optional: ffprobe is the fallback
-    except ImportError:
-        return False
-    return True
+    """True when PyAV is installed here (ffprobe is the fallback)."""
+    # Found, not imported: importing loads FFmpeg's libraries (~18 MB) into the caller, every
+    # ingest worker among them, when only the probe process needs them.
+    return importlib.util.find_spec("av") is not None
 
 
 def report(path: str) -> dict[str, Any] | str:

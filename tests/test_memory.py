@@ -15,9 +15,10 @@ import subprocess
 import sys
 from pathlib import Path
 
-from intake.workers import WorkerPool
+from intake.workers import WorkerPool, ingest_raw_in_order
 from samples.archives import make_zip
 from samples.mail import build_submission
+from samples.videos import make_mp4
 from tests.conftest import make_app
 
 # VmHWM, not ru_maxrss: Linux starts a child's ru_maxrss from the parent's peak (vfork and exec
@@ -84,8 +85,9 @@ def test_big_message_is_held_once_and_its_video_stored_whole(tmp_path: Path) -> 
 
 # Imported by `intake ingest`'s processes before and never used there: alembic (the parent
 # migrates before it starts workers), openpyxl (xlsx lists and exports only), the console's web
-# stack.  About 35 MB in each process, for a tree whose budget is 600 MB.
-UNUSED = ("alembic", "openpyxl", "starlette", "uvicorn")
+# stack, PyAV (FFmpeg's libraries belong in the probe process only).  About 50 MB in each
+# process, for a tree whose budget is 600 MB.
+UNUSED = ("alembic", "openpyxl", "starlette", "uvicorn", "av")
 LOADED = f"sorted({{m.split('.')[0] for m in __import__('sys').modules}} & set({UNUSED!r}))"
 
 
@@ -100,6 +102,9 @@ def test_ingest_processes_do_not_import_what_they_never_use(tmp_path: Path) -> N
     )
     assert parent.stdout.strip() == "[]"
     app = make_app(tmp_path, converter="cold")
+    raw = video_message(make_mp4(None, 1), "<video@x>")
     with WorkerPool(app, 1) as pool:
+        # After a message with a video, which the worker has probed.
+        assert list(ingest_raw_in_order(pool, [(raw, "test", "video", None)])) == ["processed"]
         assert pool.submit(eval, LOADED).result(timeout=120) == []
     app.engine.dispose()
