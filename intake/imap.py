@@ -21,8 +21,9 @@ What makes this safe to run unattended, against an inbox staff also read by hand
 - **One poll at a time**, also across processes (`intake.locks`).
 
 This module owns the `Poller` (one poll: fetch, ingest, mark, reconnect); logging in and what
-is worth retrying are `intake.imap_connection`, the mark and the heartbeat in the `Source` row
-`intake.imap_source`, waiting for new mail with IDLE `intake.idle`.
+is worth retrying are `intake.imap_connection`, batching, fetching and flagging or moving the
+mail `intake.imap_mail`, the mark and the heartbeat in the `Source` row `intake.imap_source`,
+waiting for new mail with IDLE `intake.idle`.
 """
 
 from __future__ import annotations
@@ -32,13 +33,11 @@ import os
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
-from typing import Any, Literal
+from typing import Literal
 
 from imapclient import IMAPClient
-from imapclient.exceptions import IMAPClientAbortError, IMAPClientError
 from tenacity import (
     RetryCallState,
     Retrying,
@@ -48,7 +47,7 @@ from tenacity import (
     wait_exponential,
 )
 
-from intake import imap_source, locks
+from intake import imap_mail, imap_source, locks
 from intake.app import App
 from intake.config import ConfigError, Settings
 from intake.imap_connection import (
@@ -68,12 +67,6 @@ from intake.workers import RawMessage, WorkerPool, ingest_raw_in_order
 
 log = logging.getLogger(__name__)
 
-FETCH_ITEMS = ["BODY.PEEK[]", "INTERNALDATE"]
-BODY = b"BODY[]"
-# A batch is also bounded in bytes: a season's mail averages 17 MB, with videos far more.
-MAX_BATCH_BYTES = 64 * 1024 * 1024
-# UIDs per FETCH of sizes, and per query of already-known UIDs (keeps command lines short).
-WINDOW = 500
 # Connection failures inside one poll: retry after 1, 2, 4, 8, 16 s, then give up until the
 # next scheduled poll.
 RECONNECT_ATTEMPTS = 5
@@ -109,24 +102,6 @@ def require_configured(settings: Settings) -> None:
     if missing:
         names = ", ".join(f"INTAKE_{k.upper()}" for k in missing)
         raise ConfigError(f"no IMAP inbox configured: set {names} (and INTAKE_IMAP_PASSWORD)")
-
-
-def uid_batches(
-    uids: Sequence[int], sizes: dict[int, int], max_count: int, max_bytes: int
-) -> Iterator[list[int]]:
-    """UIDs in order, in batches of at most `max_count` messages and `max_bytes` (a single
-    larger message goes alone)."""
-    batch: list[int] = []
-    total = 0
-    for uid in uids:
-        size = sizes.get(uid, 0)
-        if batch and (len(batch) >= max_count or total + size > max_bytes):
-            yield batch
-            batch, total = [], 0
-        batch.append(uid)
-        total += size
-    if batch:
-        yield batch
 
 
 class Poller:
@@ -295,18 +270,16 @@ class Poller:
             result.uidvalidity, result.last_uid = uidvalidity, last_uid
             # `UID n:*` always matches the newest message, even when n is above every UID.
             new = sorted(u for u in client.search(["UID", f"{last_uid + 1}:*"]) if u > last_uid)
-            for start in range(0, len(new), WINDOW):
-                window = new[start : start + WINDOW]
+            for start in range(0, len(new), imap_mail.WINDOW):
+                window = new[start : start + imap_mail.WINDOW]
                 known = imap_source.known_uids(self.app.sessions, source_id, uidvalidity, window)
                 if self.writes and known:
                     # Stored on an earlier run that died before marking them.
                     self._mark(client, sorted(known), result)
                 todo = [u for u in window if u not in known]
-                sizes = {
-                    uid: int(item.get(b"RFC822.SIZE", 0))
-                    for uid, item in (client.fetch(todo, ["RFC822.SIZE"]) if todo else {}).items()
-                }
-                for batch in uid_batches(window, sizes, self.settings.imap_batch, MAX_BATCH_BYTES):
+                sizes = imap_mail.sizes(client, todo)
+                limit = imap_mail.MAX_BATCH_BYTES
+                for batch in imap_mail.uid_batches(window, sizes, self.settings.imap_batch, limit):
                     if self.stop.is_set():
                         result.status = "stopped"
                         return
@@ -326,14 +299,10 @@ class Poller:
         result: PollResult,
     ) -> None:
         todo = [u for u in batch if u not in known]
-        data: dict[int, dict[bytes, Any]] = client.fetch(todo, FETCH_ITEMS) if todo else {}
-        messages: dict[int, RawMessage] = {}
-        for uid in todo:
-            item = data.pop(uid, None)  # pop: let the bytes go as soon as they are handed on
-            raw = item.get(BODY) if item else None
-            if isinstance(raw, bytes):
-                arrived = _utc(item.get(b"INTERNALDATE")) if item else None
-                messages[uid] = (raw, self.source, f"{uidvalidity}:{uid}", arrived)
+        messages: dict[int, RawMessage] = {
+            uid: (raw, self.source, f"{uidvalidity}:{uid}", arrived)
+            for uid, raw, arrived in imap_mail.fetch(client, todo)
+        }
         outcomes = self._ingest(list(messages.values()))
         for uid in batch:
             if uid in known:
@@ -388,32 +357,10 @@ class Poller:
     # -- marking the mail on the server ------------------------------------------------------
 
     def _mark(self, client: IMAPClient, uids: list[int], result: PollResult) -> None:
-        """Flag and/or move mail whose raw bytes are stored.  A NO from the server (e.g. the
-        target folder cannot be created) is logged and does not stop intake."""
         flag, target = self.settings.imap_processed_flag, self.settings.imap_move_to
-        try:
-            if flag:
-                client.add_flags(uids, [flag], silent=True)
-            if target:
-                if client.has_capability("MOVE"):
-                    client.move(uids, target)
-                else:
-                    # Without MOVE: copy, then flag \Deleted and expunge only these UIDs.
-                    client.copy(uids, target)
-                    client.add_flags(uids, [b"\\Deleted"], silent=True)
-                    if client.has_capability("UIDPLUS"):
-                        client.uid_expunge(uids)
-        except IMAPClientAbortError:
-            raise
-        except IMAPClientError as exc:
-            text = error_text(exc)
+        text = imap_mail.mark(client, uids, flag, target)
+        if text is not None:
             result.warnings.append(text)
             event(
                 log, "imap.mark_failed", logging.WARNING, source=self.source, uids=uids, error=text
             )
-
-
-def _utc(value: Any) -> datetime | None:
-    if not isinstance(value, datetime):
-        return None
-    return value.astimezone(UTC) if value.tzinfo else value.replace(tzinfo=UTC)

@@ -12,7 +12,7 @@ import pytest
 from imapclient import IMAPClient
 from sqlalchemy import func, select
 
-from intake import imap, locks
+from intake import imap, imap_mail, locks
 from intake.app import App
 from intake.config import ConfigError, Settings
 from intake.pipeline import Pipeline
@@ -392,9 +392,9 @@ def test_not_configured_is_a_configuration_error(tmp_path: Path) -> None:
 def test_batches_are_bounded_by_count_and_bytes() -> None:
     uids = [1, 2, 3, 4, 5, 6]
     sizes = {1: 10, 2: 10, 3: 100, 4: 10, 5: 10, 6: 10}
-    assert list(imap.uid_batches(uids, sizes, 3, 1000)) == [[1, 2, 3], [4, 5, 6]]
-    assert list(imap.uid_batches(uids, sizes, 10, 50)) == [[1, 2], [3], [4, 5, 6]]
-    assert list(imap.uid_batches([], {}, 5, 5)) == []
+    assert list(imap_mail.uid_batches(uids, sizes, 3, 1000)) == [[1, 2, 3], [4, 5, 6]]
+    assert list(imap_mail.uid_batches(uids, sizes, 10, 50)) == [[1, 2], [3], [4, 5, 6]]
+    assert list(imap_mail.uid_batches([], {}, 5, 5)) == []
 
 
 def test_counts_in_the_database_match(
