@@ -277,9 +277,9 @@ def match_label(text: str, form: FormSpec = DEFAULT_FORM) -> tuple[str, str, boo
 # -- hints -------------------------------------------------------------------------------------
 
 
-
 def _core(text: str) -> str:
     return re.sub(r"[\s()（）]", "", unicodedata.normalize("NFKC", text))
+
 
 _BRACKETED_INTRO_HINT = re.compile(r"[（(][^()（）]*?(?:字以内|请简要介绍|另附页)[^()（）]*[)）]")
 _BARE_INTRO_HINT = re.compile(r"\d+\s*字以内[。.，,]?\s*请简要介绍[\s\S]*?另附页[。.]?")

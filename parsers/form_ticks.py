@@ -155,7 +155,9 @@ def _beside_box(text: str, word: re.Match[str]) -> bool:
     right = text[word.end() :].lstrip(" \t\u3000:：")
     if (left and left[-1] in boxes) or (right and right[0] in boxes):
         return True
-    return bool(_EMPTY_BRACKETS.match(right)) or bool(re.match(r"[（(]\s*[" + re.escape("".join(TICKED_MARKS)) + r"]\s*[)）]", right))
+    return bool(_EMPTY_BRACKETS.match(right)) or bool(
+        re.match(r"[（(]\s*[" + re.escape("".join(TICKED_MARKS)) + r"]\s*[)）]", right)
+    )
 
 
 def _bracketed(text: str, mark: _Item) -> bool:
