@@ -19,9 +19,6 @@ from store.db import make_engine, migrate, session_factory
 @dataclass
 class App:
     settings: Settings
-    # False in worker processes: the `intake` that starts them has migrated the schema already,
-    # and alembic would cost each worker its import (~11 MB) for nothing.
-    migrate_schema: bool = True
 
     @cached_property
     def campaign(self) -> Campaign:
@@ -30,8 +27,7 @@ class App:
     @cached_property
     def engine(self) -> Engine:
         engine = make_engine(self.settings.database_url)
-        if self.migrate_schema:
-            migrate(engine)
+        migrate(engine)
         return engine
 
     @cached_property

@@ -212,7 +212,7 @@ def _start_worker(
     root = logging.getLogger()
     root.handlers[:] = [QueueHandler(log_queue)]
     root.setLevel(level)
-    _app = App(settings, migrate_schema=False)
+    _app = App(settings)
     _app.pipeline.replies = replies
     if host is not None:
         _app.pipeline.warm = RemoteConverter(host)
