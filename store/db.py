@@ -112,8 +112,8 @@ def where(engine: Engine) -> str:
 
 
 def alembic_config() -> Config:
-    # Imported here, not at the top: alembic costs ~11 MB and ~0.2 s in every process, and
-    # most never migrate (workers: their parent did; any start on a current schema).
+    # Imported here, not at the top: alembic costs ~11 MB and ~0.2 s in every process, and most
+    # starts (every worker's, every command's on a current schema) have nothing to migrate.
     from alembic.config import Config
 
     cfg = Config()
