@@ -278,8 +278,7 @@ class Poller:
                     self._mark(client, sorted(known), result)
                 todo = [u for u in window if u not in known]
                 sizes = imap_mail.sizes(client, todo)
-                limit = imap_mail.MAX_BATCH_BYTES
-                for batch in imap_mail.uid_batches(window, sizes, self.settings.imap_batch, limit):
+                for batch in imap_mail.uid_batches(window, sizes, self.settings.imap_batch):
                     if self.stop.is_set():
                         result.status = "stopped"
                         return

@@ -26,7 +26,7 @@ WINDOW = 500
 
 
 def uid_batches(
-    uids: Sequence[int], sizes: dict[int, int], max_count: int, max_bytes: int
+    uids: Sequence[int], sizes: dict[int, int], max_count: int, max_bytes: int = MAX_BATCH_BYTES
 ) -> Iterator[list[int]]:
     """UIDs in order, in batches of at most `max_count` messages and `max_bytes` (a single
     larger message goes alone)."""
@@ -54,10 +54,10 @@ def fetch(client: IMAPClient, uids: list[int]) -> Iterator[tuple[int, bytes, dat
     expunged by someone since it was found is missing."""
     data: dict[int, dict[bytes, Any]] = client.fetch(uids, FETCH_ITEMS) if uids else {}
     for uid in uids:
-        item = data.pop(uid, None)  # pop: let the bytes go as soon as they are handed on
-        raw = item.get(BODY) if item else None
+        item = data.pop(uid, None) or {}  # pop: let the bytes go as soon as they are handed on
+        raw = item.get(BODY)
         if isinstance(raw, bytes):
-            yield uid, raw, _utc(item.get(b"INTERNALDATE")) if item else None
+            yield uid, raw, _utc(item.get(b"INTERNALDATE"))
 
 
 def mark(client: IMAPClient, uids: list[int], flag: str, target: str) -> str | None:

@@ -8,7 +8,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Engine, create_engine, event, make_url, text
+from sqlalchemy import Connection, Engine, create_engine, event, make_url, text
 from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -148,8 +148,10 @@ def migrate(engine: Engine) -> None:
     fresh database): an advisory lock on PostgreSQL, a lock file beside a SQLite database.
     """
     try:
-        with _sqlite_file_lock(engine), engine.connect():
-            pass
+        # Opening the connection is also the check that the database can be reached at all.
+        with _sqlite_file_lock(engine), engine.connect() as conn:
+            if _revisions(conn) == [HEAD_REVISION]:
+                return
     except OperationalError as exc:
         if engine.dialect.name == "sqlite":
             raise DatabaseUrlInvalid(
@@ -160,8 +162,6 @@ def migrate(engine: Engine) -> None:
         raise DatabaseUrlInvalid(
             f"cannot use the folder of {engine.url.database}: {exc.strerror}"
         ) from None
-    if _revisions(engine) == [HEAD_REVISION]:
-        return
     from alembic import command  # see alembic_config
 
     cfg = alembic_config()
@@ -172,11 +172,10 @@ def migrate(engine: Engine) -> None:
         command.upgrade(cfg, "head")
 
 
-def _revisions(engine: Engine) -> list[str]:
+def _revisions(conn: Connection) -> list[str]:
     """The revisions alembic recorded; none on a fresh database (or one that cannot say)."""
     try:
-        with engine.connect() as conn:
-            return list(conn.execute(text("SELECT version_num FROM alembic_version")).scalars())
+        return list(conn.execute(text("SELECT version_num FROM alembic_version")).scalars())
     except DBAPIError:  # no such table yet; anything worse, alembic meets and reports
         return []
 

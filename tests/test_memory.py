@@ -83,8 +83,8 @@ def test_big_message_is_held_once_and_its_video_stored_whole(tmp_path: Path) -> 
     assert hashlib.sha256(stored.read_bytes()).hexdigest() == digest
 
 
-# Imported by `intake ingest`'s processes before and never used there: alembic (the parent
-# migrates before it starts workers), openpyxl (xlsx lists and exports only), the console's web
+# Imported by `intake ingest`'s processes before and never used there: alembic (a schema
+# already current needs none), openpyxl (xlsx lists and exports only), the console's web
 # stack, PyAV (FFmpeg's libraries belong in the probe process only).  About 50 MB in each
 # process, for a tree whose budget is 600 MB.
 UNUSED = ("alembic", "openpyxl", "starlette", "uvicorn", "av")
